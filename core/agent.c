@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * agent.c - the library's side of the agent protocol
+ *
+ * Fast path: in the process that created the stack, a request and its reply
+ * travel on the control socket under @ctl_lock, held for one round trip.
+ * Private path: in a fork()ed child (whose copy of @ctl_lock may be stuck
+ * locked and whose replies must not be read by the parent), and for
+ * commands (which answer whenever they finish), the request carries its
+ * own reply socket; nothing shared is locked or read.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "agent_proto.h"
+#include "fdpass.h"
+#include "stack.h"
+
+static int read_reply(int sock, int op, int *rfd, char *msg, size_t msglen)
+{
+	struct vs_reply r;
+	unsigned int n = 0;
+	int fd = -1;
+	ssize_t len;
+
+	len = vs_fd_recv(sock, &r, sizeof(r), &fd, &n, 1);
+	if (len == 0)
+		len = -ECONNRESET;
+	if (len < 0) {
+		snprintf(msg, msglen, "the stack's agent is gone: %s",
+			 strerror((int)-len));
+		return (int)len;
+	}
+	if (len != (ssize_t)sizeof(r) || r.magic != VS_AGENT_MAGIC ||
+	    (int)r.op != op) {
+		if (n)
+			close(fd);
+		snprintf(msg, msglen, "protocol error talking to the agent");
+		return -EPROTO;
+	}
+	r.msg[sizeof(r.msg) - 1] = '\0';
+	if (r.ret < 0) {
+		if (n)
+			close(fd);
+		snprintf(msg, msglen, "%s", r.msg);
+		return r.ret;
+	}
+	if (rfd) {
+		if (!n) {
+			snprintf(msg, msglen, "the agent sent no descriptor");
+			return -EPROTO;
+		}
+		*rfd = fd;
+	} else if (n) {
+		close(fd);
+	}
+	return r.ret;
+}
+
+/**
+ * vs_agent_call() - one request to the stack's agent
+ * @s:		stack (referenced by the caller)
+ * @op:		enum vs_op
+ * @args:	three ints, or NULL
+ * @payload, @len: request payload
+ * @fds, @nfds: extra fds to pass (after the private reply socket)
+ * @rfd:	receives the fd of the reply, if the op returns one
+ * @msg, @msglen: detail of a failure
+ *
+ * Return: the reply's result (>= 0), or -errno.
+ */
+int vs_agent_call(struct vdestack *s, int op, const int *args,
+		  const void *payload, size_t len, const int *fds,
+		  unsigned int nfds, int *rfd, char *msg, size_t msglen)
+{
+	struct vs_req req = { .magic = VS_AGENT_MAGIC, .op = (uint32_t)op };
+	int pfds[VS_MAX_FDS], sv[2], r;
+	unsigned int i;
+	ssize_t n;
+
+	if (args)
+		memcpy(req.arg, args, sizeof(req.arg));
+	req.len = (uint32_t)len;
+	if (nfds + 1 > VS_MAX_FDS || len + sizeof(req) > VS_REQ_MAX)
+		return -E2BIG;
+
+	if (!nfds && getpid() == s->owner) {
+		pthread_mutex_lock(&s->ctl_lock);
+		n = vs_fd_send(s->ctl, &req, sizeof(req), payload, len, NULL,
+			       0);
+		if (n < 0) {
+			pthread_mutex_unlock(&s->ctl_lock);
+			snprintf(msg, msglen, "the stack's agent is gone: %s",
+				 strerror((int)-n));
+			return (int)n;
+		}
+		r = read_reply(s->ctl, op, rfd, msg, msglen);
+		pthread_mutex_unlock(&s->ctl_lock);
+		return r;
+	}
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		r = -errno;
+		snprintf(msg, msglen, "socketpair: %s", strerror(-r));
+		return r;
+	}
+	pfds[0] = sv[1];
+	for (i = 0; i < nfds; i++)
+		pfds[i + 1] = fds[i];
+	n = vs_fd_send(s->ctl, &req, sizeof(req), payload, len, pfds,
+		       nfds + 1);
+	close(sv[1]);
+	if (n < 0) {
+		close(sv[0]);
+		snprintf(msg, msglen, "the stack's agent is gone: %s",
+			 strerror((int)-n));
+		return (int)n;
+	}
+	r = read_reply(sv[0], op, rfd, msg, msglen);
+	close(sv[0]);
+	return r;
+}

@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * spawn.c - start a stack's namespace agent
+ *
+ * DOC: Theory of Operation
+ *
+ * The agent is started the way posix_spawn() starts a program:
+ * clone(CLONE_VM|CLONE_VFORK) on a small private stack, then execve() at
+ * once, so the cost does not depend on the application's size (no page
+ * tables to copy, no copy-on-write faults afterwards).  The same clone()
+ * also creates the new user and network namespaces.
+ *
+ * Between clone() and execve() the child runs on the application's memory
+ * while the calling thread is suspended (CLONE_VFORK; other threads go on).
+ * So it only makes raw system calls on its own stack and writes its result
+ * into a struct on that stack: no malloc, no stdio, no locks.  All signals
+ * are blocked around the clone() so no application handler can run in the
+ * child; the agent resets dispositions and unblocks after execve().
+ *
+ * In the child, still holding every capability of the new user namespace:
+ * write uid_map/gid_map (the caller's effective ids mapped to themselves,
+ * setgroups denied: the only mapping an unprivileged process may write),
+ * drop every capability but the four network ones from the bounding set
+ * (so even a caller mapped to uid 0 keeps only those across execve()),
+ * put them in the inheritable set and raise them as ambient capabilities
+ * (so a caller with a non-zero uid keeps them across execve()), move the
+ * control socket to fd 3 and execve() the agent.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent_proto.h"
+#include "fdpass.h"
+#include "stack.h"
+
+#define CHILD_STACK (64 * 1024)
+#define NETCAPS                                                         \
+	((1ULL << CAP_NET_ADMIN) | (1ULL << CAP_NET_RAW) |              \
+	 (1ULL << CAP_NET_BIND_SERVICE) | (1ULL << CAP_NET_BROADCAST))
+
+extern char **environ;
+
+struct spawn_arg {
+	int ctl;
+	uid_t uid;
+	gid_t gid;
+	char path[4096];
+	char *argv[2];
+	char **envp;
+	/* written by the child on failure */
+	int err;
+	const char *what;
+};
+
+static int write_str(const char *file, const char *s)
+{
+	int fd = open(file, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+/* "ID ID 1\n" without stdio: the child must not touch shared locks */
+static void fmt_map(char *buf, unsigned long id)
+{
+	char num[24];
+	int i = 0, k = 0;
+
+	do
+		num[i++] = (char)('0' + id % 10);
+	while (id /= 10);
+	while (i)
+		buf[k++] = num[--i];
+	buf[k] = ' ';
+	memcpy(buf + k + 1, buf, (size_t)k);
+	memcpy(buf + 2 * k + 1, " 1\n", 4);
+}
+
+static int child_fail(struct spawn_arg *a, const char *what, int err)
+{
+	a->what = what;
+	a->err = err ? err : EIO;
+	_exit(127);
+}
+
+static int agent_child(void *arg)
+{
+	struct spawn_arg *a = arg;
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	char map[64];
+	int sig, cap, r;
+
+	/* no application handler may run on this shared memory */
+	for (sig = 1; sig < NSIG; sig++) {
+		struct sigaction old;
+
+		if (!sigaction(sig, NULL, &old) &&
+		    old.sa_handler != SIG_IGN && old.sa_handler != SIG_DFL)
+			sigaction(sig, &sa, NULL);
+	}
+
+	fmt_map(map, a->uid);
+	r = write_str("/proc/self/uid_map", map);
+	if (r < 0)
+		child_fail(a, "writing uid_map", -r);
+	r = write_str("/proc/self/setgroups", "deny");
+	if (r < 0 && r != -ENOENT)
+		child_fail(a, "writing setgroups", -r);
+	fmt_map(map, a->gid);
+	r = write_str("/proc/self/gid_map", map);
+	if (r < 0)
+		child_fail(a, "writing gid_map", -r);
+
+	for (cap = 0; cap < 64; cap++) {
+		if (NETCAPS & (1ULL << cap))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno == EINVAL)
+			break; /* past the kernel's last capability */
+	}
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		child_fail(a, "capget", errno);
+	data[0].inheritable = (uint32_t)NETCAPS;
+	data[1].inheritable = (uint32_t)(NETCAPS >> 32);
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		child_fail(a, "capset", errno);
+	for (cap = 0; cap < 64; cap++)
+		if (NETCAPS & (1ULL << cap))
+			if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0,
+				  0) < 0)
+				child_fail(a, "raising ambient capabilities",
+					   errno);
+
+	if (a->ctl != VS_AGENT_CTL_FD) {
+		if (dup2(a->ctl, VS_AGENT_CTL_FD) < 0)
+			child_fail(a, "dup2", errno);
+	} else if (fcntl(a->ctl, F_SETFD, 0) < 0) {
+		child_fail(a, "fcntl", errno);
+	}
+	execve(a->path, a->argv, a->envp);
+	return child_fail(a, "executing the agent", errno);
+}
+
+static const char *hint(int err)
+{
+	switch (err) {
+	case EPERM:
+	case EACCES:
+		return " (are unprivileged user namespaces allowed? "
+		       "see kernel.unprivileged_userns_clone, "
+		       "user.max_user_namespaces and AppArmor's "
+		       "kernel.apparmor_restrict_unprivileged_userns)";
+	case ENOSPC:
+	case EUSERS:
+		return " (user.max_user_namespaces or "
+		       "user.max_net_namespaces reached)";
+	default:
+		return "";
+	}
+}
+
+/**
+ * vs_agent_spawn() - create the namespaces and start the agent
+ * @s:		stack; on success @s->ctl, @s->agent_pid, @s->agent_pidfd set
+ * @msg, @msglen: reason of a failure
+ *
+ * Context: any thread; blocks all signals of the calling thread briefly.
+ * Return: 0, or -errno; nothing is left behind on failure.
+ */
+int vs_agent_spawn(struct vdestack *s, char *msg, size_t msglen)
+{
+	struct spawn_arg a = { .err = 0 };
+	struct vs_reply hello;
+	sigset_t all, old;
+	int sv[2], pidfd = -1, r;
+	unsigned int nfds;
+	void *stk;
+	pid_t pid;
+	ssize_t n;
+
+	if ((size_t)snprintf(a.path, sizeof(a.path), "%s/vdestack-agent",
+			     vs_libexec_dir()) >= sizeof(a.path) ||
+	    !vs_libexec_dir()[0]) {
+		snprintf(msg, msglen, "cannot locate vdestack-agent");
+		return -ENOENT;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		r = -errno;
+		snprintf(msg, msglen, "socketpair: %s", strerror(-r));
+		return r;
+	}
+	stk = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stk == MAP_FAILED) {
+		r = -errno;
+		snprintf(msg, msglen, "mmap: %s", strerror(-r));
+		goto out_sv;
+	}
+	a.ctl = sv[1];
+	a.uid = geteuid();
+	a.gid = getegid();
+	a.argv[0] = "vdestack-agent";
+	a.argv[1] = NULL;
+	a.envp = environ;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = clone(agent_child, (char *)stk + CHILD_STACK,
+		    CLONE_VM | CLONE_VFORK | CLONE_NEWUSER | CLONE_NEWNET |
+			    CLONE_PIDFD | SIGCHLD,
+		    &a, &pidfd);
+	r = -errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	munmap(stk, CHILD_STACK);
+	close(sv[1]);
+	if (pid < 0) {
+		snprintf(msg, msglen,
+			 "cannot create user+network namespace: %s%s",
+			 strerror(-r), hint(-r));
+		close(sv[0]);
+		return r;
+	}
+	if (a.err) {
+		r = -a.err;
+		snprintf(msg, msglen, "%s %s: %s", a.what,
+			 a.err == ENOENT || a.err == EACCES ? a.path : "",
+			 strerror(a.err));
+		goto out_reap;
+	}
+
+	n = vs_fd_recv(sv[0], &hello, sizeof(hello), NULL, &nfds, 0);
+	if (n != (ssize_t)sizeof(hello) || hello.magic != VS_AGENT_MAGIC ||
+	    hello.op != VS_OP_HELLO) {
+		r = n < 0 ? (int)n : -EPROTO;
+		snprintf(msg, msglen, "the agent %s died before it was ready",
+			 a.path);
+		goto out_reap;
+	}
+	if (hello.ret < 0) {
+		r = hello.ret;
+		hello.msg[sizeof(hello.msg) - 1] = '\0';
+		snprintf(msg, msglen, "%s", hello.msg);
+		goto out_reap;
+	}
+	s->ctl = sv[0];
+	s->agent_pid = pid;
+	s->agent_pidfd = pidfd;
+	return 0;
+
+out_reap:
+	close(sv[0]);
+	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	waitid(P_PIDFD, (id_t)pidfd, NULL, WEXITED);
+	close(pidfd);
+	return r;
+out_sv:
+	close(sv[0]);
+	close(sv[1]);
+	return r;
+}
