@@ -38,6 +38,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <vdestack_backend.h>
@@ -53,6 +54,7 @@ struct tap {
 	struct vdeconn *conn;
 	int datafd;
 	int ctlfd;
+	int data_is_socket;
 	pthread_t thread;
 	_Atomic uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
 	_Atomic uint64_t rx_dropped, tx_dropped, errors;
@@ -73,7 +75,21 @@ static int vde_to_tap(struct tap *t, short revents)
 	int i;
 
 	for (i = 0; i < BURST; i++) {
-		ssize_t n = vde_recv(t->conn, t->rxbuf, sizeof(t->rxbuf), 0);
+		ssize_t n;
+
+		/*
+		 * Some plugins' datafd is not the socket frames arrive on
+		 * (switch:// has an epoll fd and vde_recv() blocks in
+		 * epoll_wait): only a plain socket can be drained until
+		 * EAGAIN; anything else is asked first.
+		 */
+		if (i && !t->data_is_socket) {
+			struct pollfd p = { .fd = t->datafd, .events = POLLIN };
+
+			if (poll(&p, 1, 0) <= 0)
+				return 0;
+		}
+		n = vde_recv(t->conn, t->rxbuf, sizeof(t->rxbuf), 0);
 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
@@ -223,6 +239,7 @@ static int tap_create(const struct vdestack_backend_args *a, void **priv)
 {
 	struct ifreq ifr;
 	sigset_t all, old;
+	struct stat st;
 	struct tap *t;
 	int r, on = 1;
 
@@ -237,6 +254,7 @@ static int tap_create(const struct vdestack_backend_args *a, void **priv)
 	t->conn = a->conn;
 	t->datafd = vde_datafd(a->conn);
 	t->ctlfd = vde_ctlfd(a->conn);
+	t->data_is_socket = fstat(t->datafd, &st) == 0 && S_ISSOCK(st.st_mode);
 	t->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (t->stopfd < 0) {
 		r = -errno;

@@ -25,9 +25,9 @@ void vde_default_stack(struct vdestack *stack);
 int vde_stackcmd(struct vdestack *stack, const char *stackcmd);
 int vde_msocket(struct vdestack *stack, int domain, int type, int protocol);
 
-/* Extensions (libvdestack 1.x) */
+/* Extensions (libvdestack 0.2) */
 
-#define VDESTACK_VERSION "1.0.0"
+#define VDESTACK_VERSION "0.2.0"
 
 /*
  * vde_addstack_opt() - vde_addstack() with an options string:
