@@ -22,11 +22,19 @@
  * Ethernet header (1 is "event, no frame"; -1 an error) are never written
  * to the TAP; a frame longer than the VDE limit is dropped and counted,
  * never truncated; EOF of the connection turns the carrier off.
+ *
+ * MTU: a TAP accepts any MTU up to 65535 and there is no ioctl to lower
+ * its maximum, but VDE carries at most VDE_MAXMTU.  The relay listens to
+ * link notifications inside the stack and puts a larger MTU back to
+ * VDE_MAXMTU at once, so a stack never runs with an MTU whose frames would
+ * have to be dropped (TCP would stall, as with upstream).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <libvdeplug.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
@@ -55,6 +63,9 @@ struct tap {
 	int datafd;
 	int ctlfd;
 	int data_is_socket;
+	int nlfd;	/* RTMGRP_LINK listener inside the stack */
+	int ifsock;	/* for SIOCSIFMTU inside the stack */
+	int ifindex;
 	pthread_t thread;
 	_Atomic uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
 	_Atomic uint64_t rx_dropped, tx_dropped, errors;
@@ -131,6 +142,46 @@ static int send_pending(struct tap *t, size_t len)
 	return 0;
 }
 
+/* Put an MTU above what VDE carries back to the maximum. */
+static void clamp_mtu(struct tap *t)
+{
+	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
+	ssize_t n;
+
+	while ((n = recv(t->nlfd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		struct nlmsghdr *h;
+		int len = (int)n;
+
+		for (h = (void *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+			struct ifinfomsg *ifi = NLMSG_DATA(h);
+			struct rtattr *a;
+			int alen;
+
+			if (h->nlmsg_type != RTM_NEWLINK ||
+			    ifi->ifi_index != t->ifindex)
+				continue;
+			alen = (int)IFLA_PAYLOAD(h);
+			for (a = IFLA_RTA(ifi); RTA_OK(a, alen);
+			     a = RTA_NEXT(a, alen)) {
+				unsigned int mtu;
+				struct ifreq ifr;
+
+				if (a->rta_type != IFLA_MTU)
+					continue;
+				memcpy(&mtu, RTA_DATA(a), sizeof(mtu));
+				if (mtu <= VDE_MAXMTU)
+					continue;
+				memset(&ifr, 0, sizeof(ifr));
+				ifr.ifr_ifindex = t->ifindex;
+				if (ioctl(t->ifsock, SIOCGIFNAME, &ifr) < 0)
+					continue;
+				ifr.ifr_mtu = VDE_MAXMTU;
+				ioctl(t->ifsock, SIOCSIFMTU, &ifr);
+			}
+		}
+	}
+}
+
 static void *relay(void *arg)
 {
 	struct tap *t = arg;
@@ -138,7 +189,7 @@ static void *relay(void *arg)
 	int eof = 0;
 
 	for (;;) {
-		struct pollfd pfd[4] = {
+		struct pollfd pfd[5] = {
 			{ .fd = t->stopfd, .events = POLLIN },
 			{ .fd = pending ? -1 : t->tapfd, .events = POLLIN },
 			{ .fd = eof ? -1 : t->datafd,
@@ -146,16 +197,19 @@ static void *relay(void *arg)
 				    (pending ? POLLOUT : 0) },
 			{ .fd = eof || t->ctlfd == t->datafd ? -1 : t->ctlfd,
 			  .events = POLLIN | POLLRDHUP },
+			{ .fd = t->nlfd, .events = POLLIN },
 		};
 		int i;
 
-		if (poll(pfd, 4, -1) < 0) {
+		if (poll(pfd, 5, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
 		if (pfd[0].revents)
 			break;
+		if (pfd[4].revents)
+			clamp_mtu(t);
 		if (pfd[3].revents) {
 			char c;
 			ssize_t n = recv(t->ctlfd, &c, 1, MSG_DONTWAIT);
@@ -218,21 +272,40 @@ static int tap_probe(char *reason, size_t len)
 	return 0;
 }
 
-static int set_mtu(const struct vdestack_backend_args *a, unsigned int mtu)
+static int set_mtu(struct tap *t, const char *ifname, unsigned int mtu)
 {
 	struct ifreq ifr;
-	int fd, r = 0;
 
-	fd = a->svc->msocket(a->stack, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return fd;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_mtu = (int)mtu;
+	return ioctl(t->ifsock, SIOCSIFMTU, &ifr) < 0 ? -errno : 0;
+}
+
+/* Sockets inside the stack for the MTU watch; -errno. */
+static int open_watch(struct tap *t, const struct vdestack_backend_args *a)
+{
+	struct sockaddr_nl snl = { .nl_family = AF_NETLINK,
+				   .nl_groups = RTMGRP_LINK };
+	struct ifreq ifr;
+
+	t->ifsock = a->svc->msocket(a->stack, AF_INET,
+				    SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (t->ifsock < 0)
+		return t->ifsock;
+	t->nlfd = a->svc->msocket(a->stack, AF_NETLINK,
+				  SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
+				  NETLINK_ROUTE);
+	if (t->nlfd < 0)
+		return t->nlfd;
+	if (bind(t->nlfd, (struct sockaddr *)&snl, sizeof(snl)) < 0)
+		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", a->ifname);
-	ifr.ifr_mtu = (int)mtu;
-	if (ioctl(fd, SIOCSIFMTU, &ifr) < 0)
-		r = -errno;
-	close(fd);
-	return r;
+	if (ioctl(t->ifsock, SIOCGIFINDEX, &ifr) < 0)
+		return -errno;
+	t->ifindex = ifr.ifr_ifindex;
+	return 0;
 }
 
 static int tap_create(const struct vdestack_backend_args *a, void **priv)
@@ -255,6 +328,7 @@ static int tap_create(const struct vdestack_backend_args *a, void **priv)
 	t->datafd = vde_datafd(a->conn);
 	t->ctlfd = vde_ctlfd(a->conn);
 	t->data_is_socket = fstat(t->datafd, &st) == 0 && S_ISSOCK(st.st_mode);
+	t->nlfd = t->ifsock = -1;
 	t->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (t->stopfd < 0) {
 		r = -errno;
@@ -285,8 +359,15 @@ static int tap_create(const struct vdestack_backend_args *a, void **priv)
 		goto out_tap;
 	}
 	ioctl(t->tapfd, TUNSETCARRIER, &on);
+	r = open_watch(t, a);
+	if (r < 0) {
+		snprintf(a->reason, VDESTACK_REASON_MAX,
+			 "cannot watch the MTU of %s: %s", a->ifname,
+			 strerror(-r));
+		goto out_tap;
+	}
 	if (a->mtu) {
-		r = set_mtu(a, a->mtu);
+		r = set_mtu(t, a->ifname, a->mtu);
 		if (r < 0) {
 			snprintf(a->reason, VDESTACK_REASON_MAX,
 				 "cannot set MTU %u on %s: %s", a->mtu,
@@ -309,6 +390,10 @@ static int tap_create(const struct vdestack_backend_args *a, void **priv)
 	return 0;
 
 out_tap:
+	if (t->nlfd >= 0)
+		close(t->nlfd);
+	if (t->ifsock >= 0)
+		close(t->ifsock);
 	close(t->tapfd);
 out_stop:
 	close(t->stopfd);
@@ -325,6 +410,8 @@ static void tap_destroy(void *priv)
 	if (write(t->stopfd, &one, sizeof(one)) < 0)
 		return; /* cannot happen: eventfd counter far from overflow */
 	pthread_join(t->thread, NULL);
+	close(t->nlfd);
+	close(t->ifsock);
 	close(t->tapfd);
 	close(t->stopfd);
 	free(t);
