@@ -359,6 +359,14 @@ static int tap_create(const struct vdestack_backend_args *a, void **priv)
 		goto out_tap;
 	}
 	ioctl(t->tapfd, TUNSETCARRIER, &on);
+	/*
+	 * Closing the last fd of a non-persistent TAP unregisters the device
+	 * synchronously (tens of ms waiting for RCU grace periods).  A
+	 * persistent TAP is unregistered by the kernel's namespace cleanup
+	 * worker when the stack's namespace dies, off the caller's clock.
+	 * Nothing can reattach to it: the namespace is ours alone.
+	 */
+	ioctl(t->tapfd, TUNSETPERSIST, 1);
 	r = open_watch(t, a);
 	if (r < 0) {
 		snprintf(a->reason, VDESTACK_REASON_MAX,
