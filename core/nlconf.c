@@ -50,6 +50,7 @@
 #include <netlink/cache.h>
 #include <netlink/errno.h>
 #include <netlink/handlers.h>
+#include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
@@ -255,8 +256,12 @@ static int nlc_ack_err(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
 	if (!(h->nlmsg_flags & NLM_F_ACK_TLVS))
 		return NL_STOP;
 	off = NLMSG_HDRLEN + sizeof(*e);
-	if (!(h->nlmsg_flags & NLM_F_CAPPED))
+	if (!(h->nlmsg_flags & NLM_F_CAPPED)) {
+		/* the whole request is echoed before the attributes */
+		if (e->msg.nlmsg_len < NLMSG_HDRLEN)
+			return NL_STOP;
 		off += NLMSG_ALIGN(e->msg.nlmsg_len) - NLMSG_HDRLEN;
+	}
 	if (off >= h->nlmsg_len)
 		return NL_STOP;
 	msg = nla_find((struct nlattr *)((char *)h + off),
@@ -303,7 +308,7 @@ static void nlc_close(struct nlconf *c)
  */
 static int nlc_open(struct nlconf *c, struct vdestack *stack)
 {
-	struct sockaddr_nl local = { .nl_family = AF_NETLINK };
+	struct sockaddr_nl local = {.nl_family = AF_NETLINK};
 	int one = 1;
 	int fd, err;
 
@@ -537,8 +542,7 @@ static int nlc_set_mtu(struct nlconf *c, const char *ifname, unsigned int mtu)
 	err = nlc_resolve(c, ifname, &name);
 	if (err < 0)
 		return err;
-	if (be && be->max_mtu && own && !strcmp(name, own) &&
-	    mtu > be->max_mtu)
+	if (be && be->max_mtu && own && !strcmp(name, own) && mtu > be->max_mtu)
 		return nlc_bad("%s: MTU %u is above %u, the largest the %s "
 			       "backend carries",
 			       name, mtu, be->max_mtu, be->name);
@@ -561,15 +565,19 @@ static int nlc_set_mtu(struct nlconf *c, const char *ifname, unsigned int mtu)
  */
 static int nlc_parse_mac(const char *s, unsigned char mac[6])
 {
+	static const char hex[] = "0123456789abcdef";
 	int i, digits;
 
 	for (i = 0; i < 6; i++) {
 		unsigned int v = 0;
+		const char *d;
 
-		for (digits = 0; isxdigit((unsigned char)*s) && digits < 2;
-		     digits++, s++)
-			v = v * 16 + (unsigned int)(isdigit((unsigned char)*s) ?
-				*s - '0' : tolower((unsigned char)*s) - 'a' + 10);
+		for (digits = 0; digits < 2 && *s; digits++, s++) {
+			d = strchr(hex, tolower((unsigned char)*s));
+			if (!d)
+				break;
+			v = v * 16 + (unsigned int)(d - hex);
+		}
 		if (!digits)
 			return -EINVAL;
 		mac[i] = (unsigned char)v;
@@ -662,8 +670,8 @@ static int nlc_parse_addr(const char *s, struct nlc_addr *a, const char **why)
 	if (errno || *end)
 		return -EINVAL;
 	if (plen > a->prefixlen) {
-		*why = a->family == AF_INET ? "the prefix length is above 32" :
-					      "the prefix length is above 128";
+		*why = a->family == AF_INET ? "the prefix length is above 32"
+					    : "the prefix length is above 128";
 		return -EINVAL;
 	}
 	a->prefixlen = (unsigned int)plen;
@@ -679,8 +687,8 @@ static int nlc_parse_addr(const char *s, struct nlc_addr *a, const char **why)
  */
 static struct nl_addr *nlc_nladdr(const struct nlc_addr *a)
 {
-	struct nl_addr *n = nl_addr_build(a->family, a->bytes,
-					  nlc_alen(a->family));
+	struct nl_addr *n =
+		nl_addr_build(a->family, a->bytes, nlc_alen(a->family));
 
 	if (n)
 		nl_addr_set_prefixlen(n, (int)a->prefixlen);
@@ -810,6 +818,34 @@ static int nlc_parse_dst(const char *dst, const struct nlc_addr *g,
 }
 
 /**
+ * nlc_route_delete() - send a route deletion that matches any scope
+ * @c:		the call's state
+ * @route:	the route to match
+ *
+ * libnl always fills in a scope, guessed when unset (link without a
+ * gateway, universe with one), and the kernel matches IPv4 routes on it:
+ * "10.1.0.0/16" without a gateway would not find the route added with
+ * one.  RT_SCOPE_NOWHERE in the request is the kernel's "any scope", the
+ * same ip(8) sends.
+ *
+ * Return: 0, or a negative libnl code.
+ */
+static int nlc_route_delete(struct nlconf *c, struct rtnl_route *route)
+{
+	struct nl_msg *msg;
+	struct rtmsg *rtm;
+	int err;
+
+	err = rtnl_route_build_del_request(route, 0, &msg);
+	if (err < 0)
+		return err;
+	rtm = nlmsg_data(nlmsg_hdr(msg));
+	rtm->rtm_scope = RT_SCOPE_NOWHERE;
+	/* nl_send_sync() frees @msg. */
+	return nl_send_sync(c->sk, msg);
+}
+
+/**
  * nlc_route_change() - add or delete a route in the main table
  * @c:		the call's state
  * @dst:	see nlc_parse_dst()
@@ -818,8 +854,7 @@ static int nlc_parse_dst(const char *dst, const struct nlc_addr *g,
  *		interface: none, the kernel picks it from @gw)
  * @add:	true to add, false to delete
  *
- * Deletion matches any protocol and metric, like `ip route del`: the
- * protocol is left out of the request.
+ * Deletion matches any protocol, scope and metric, like `ip route del`.
  *
  * Return: 0, or -errno (what the kernel says: -ENETUNREACH for a gateway
  * it cannot reach, -EEXIST for a route already there, -ESRCH for deleting
@@ -844,8 +879,9 @@ static int nlc_route_change(struct nlconf *c, const char *dst, const char *gw,
 	if (err < 0)
 		return err;
 	if (gw && g.family != d.family)
-		return nlc_bad("route to %s via %s: one is IPv4, the other IPv6",
-			       dst, gw);
+		return nlc_bad(
+			"route to %s via %s: one is IPv4, the other IPv6", dst,
+			gw);
 	if (!gw && !ifname && !nlc_own_ifname(c->stack))
 		return nlc_bad("route to %s: give a gateway or an interface",
 			       dst);
@@ -886,12 +922,12 @@ static int nlc_route_change(struct nlconf *c, const char *dst, const char *gw,
 	if (add)
 		err = rtnl_route_add(c->sk, route, NLM_F_EXCL);
 	else
-		err = rtnl_route_delete(c->sk, route, 0);
+		err = nlc_route_delete(c, route);
 	if (err < 0)
 		err = nlc_nlfail(c, err, "cannot %s route to %s%s%s%s%s",
-				 add ? "add" : "delete", dst,
-				 gw ? " via " : "", gw ? gw : "",
-				 name ? " dev " : "", name ? name : "");
+				 add ? "add" : "delete", dst, gw ? " via " : "",
+				 gw ? gw : "", name ? " dev " : "",
+				 name ? name : "");
 out:
 	nl_addr_put(ngw);
 	nl_addr_put(ndst);
@@ -960,7 +996,10 @@ static struct sockaddr *nlc_sockaddr(struct sockaddr_storage *ss, int family,
  */
 static void nlc_fill_link(struct nlc_ifa *e, struct rtnl_link *link)
 {
-#define STAT(field, id) { offsetof(struct rtnl_link_stats, field), id }
+#define STAT(field, id)                                                        \
+	{                                                                      \
+		offsetof(struct rtnl_link_stats, field), id                    \
+	}
 	static const struct {
 		size_t off;
 		rtnl_link_stat_id_t id;
@@ -992,10 +1031,10 @@ static void nlc_fill_link(struct nlc_ifa *e, struct rtnl_link *link)
 #undef STAT
 	struct nl_addr *hw = rtnl_link_get_addr(link);
 	struct nl_addr *bc = rtnl_link_get_broadcast(link);
-	struct sockaddr_storage *slots[] = { &e->addr, &e->broad };
-	struct nl_addr *addrs[] = { hw, bc };
-	const size_t room = sizeof(e->addr) -
-			    offsetof(struct sockaddr_ll, sll_addr);
+	struct sockaddr_storage *slots[] = {&e->addr, &e->broad};
+	struct nl_addr *addrs[] = {hw, bc};
+	const size_t room =
+		sizeof(e->addr) - offsetof(struct sockaddr_ll, sll_addr);
 	unsigned int i;
 
 	for (i = 0; i < 2; i++) {
@@ -1034,7 +1073,7 @@ static void nlc_fill_addr(struct nlc_ifa *e, struct rtnl_addr *ra, int ifindex)
 	struct nl_addr *brd = rtnl_addr_get_broadcast(ra);
 	int family = rtnl_addr_get_family(ra);
 	int plen = rtnl_addr_get_prefixlen(ra);
-	unsigned char mask[16] = { 0 };
+	unsigned char mask[16] = {0};
 	int i;
 
 	e->ifa.ifa_addr = nlc_sockaddr(&e->addr, family,
@@ -1100,8 +1139,8 @@ static int nlc_build_ifaddrs(struct nl_cache *links, struct nl_cache *addrs,
 
 		e = &v[i++];
 		snprintf(e->name, sizeof(e->name), "%s",
-			 rtnl_link_get_name(link) ? rtnl_link_get_name(link) :
-						    "");
+			 rtnl_link_get_name(link) ? rtnl_link_get_name(link)
+						  : "");
 		e->ifa.ifa_name = e->name;
 		e->ifa.ifa_flags = rtnl_link_get_flags(link);
 		nlc_fill_link(e, link);
@@ -1117,7 +1156,7 @@ static int nlc_build_ifaddrs(struct nl_cache *links, struct nl_cache *addrs,
 			continue;
 		link = rtnl_link_get(links, ifindex);
 		if (!link)
-			continue;	/* the interface vanished between dumps */
+			continue; /* the interface vanished between dumps */
 		e = &v[i++];
 		/* IPv4 aliases ("vde0:1") are named by their label. */
 		snprintf(e->name, sizeof(e->name), "%s",

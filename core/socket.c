@@ -21,6 +21,13 @@
 static pthread_rwlock_t default_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct vdestack *default_stack;
 static atomic_bool default_set;
+/* set while the library itself needs host sockets (vde_open) */
+static __thread bool bypass;
+
+void vs_socket_bypass(bool on)
+{
+	bypass = on;
+}
 
 typedef int (*socket_fn)(int, int, int);
 
@@ -43,7 +50,8 @@ VS_EXPORT int socket(int domain, int type, int protocol)
 	struct vdestack *s = NULL;
 	int r;
 
-	if (!atomic_load_explicit(&default_set, memory_order_acquire))
+	if (!atomic_load_explicit(&default_set, memory_order_acquire) ||
+	    bypass)
 		return real_socket(domain, type, protocol);
 	pthread_rwlock_rdlock(&default_lock);
 	if (default_stack && vs_stack_get(default_stack) == 0)

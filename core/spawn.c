@@ -25,6 +25,10 @@
  * put them in the inheritable set and raise them as ambient capabilities
  * (so a caller with a non-zero uid keeps them across execve()), move the
  * control socket to fd 3 and execve() the agent.
+ *
+ * The agent's exit signal is 0, not SIGCHLD: the application gets no
+ * SIGCHLD for it and its wait(-1) or waitpid(-1) never reaps it (only
+ * __WALL waits see such children); the library waits on its pidfd.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -225,7 +229,7 @@ int vs_agent_spawn(struct vdestack *s, char *msg, size_t msglen)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pid = clone(agent_child, (char *)stk + CHILD_STACK,
 		    CLONE_VM | CLONE_VFORK | CLONE_NEWUSER | CLONE_NEWNET |
-			    CLONE_PIDFD | SIGCHLD,
+			    CLONE_PIDFD,
 		    &a, &pidfd);
 	r = -errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -268,7 +272,7 @@ int vs_agent_spawn(struct vdestack *s, char *msg, size_t msglen)
 out_reap:
 	close(sv[0]);
 	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-	waitid(P_PIDFD, (id_t)pidfd, NULL, WEXITED);
+	waitid(P_PIDFD, (id_t)pidfd, NULL, WEXITED | __WALL);
 	close(pidfd);
 	return r;
 out_sv:

@@ -127,9 +127,8 @@ static void agent_stop(struct vdestack *s)
 	if (s->agent_pidfd >= 0) {
 		syscall(SYS_pidfd_send_signal, s->agent_pidfd, SIGKILL, NULL,
 			0);
-		/* ECHILD if the application reaps children itself */
-		while (waitid(P_PIDFD, (id_t)s->agent_pidfd, NULL, WEXITED) <
-			       0 &&
+		while (waitid(P_PIDFD, (id_t)s->agent_pidfd, NULL,
+			      WEXITED | __WALL) < 0 &&
 		       errno == EINTR)
 			;
 		close(s->agent_pidfd);
@@ -259,7 +258,10 @@ static struct vdestack *stack_create(const char *vdenet, const char *ifname,
 
 	if (be && !claims) {
 		errno = 0;
+		/* the network is opened on the host, not in a default stack */
+		vs_socket_bypass(true);
 		s->conn = vde_open((char *)vdenet, "vdestack", NULL);
+		vs_socket_bypass(false);
 		if (!s->conn) {
 			r = errno ? -errno : -EINVAL;
 			snprintf(msg, sizeof(msg),

@@ -76,6 +76,7 @@ int vs_msocket(struct vdestack *s, int domain, int type, int protocol);
 
 /* socket.c */
 void vs_default_forget(struct vdestack *s);
+void vs_socket_bypass(bool on);
 
 /* backend.c */
 int vs_backend_load(const char *name, const struct vdestack_backend **be,

@@ -286,7 +286,7 @@ static int quoted(struct parser *p, size_t *i)
 }
 
 /**
- * trailing_backslash() - report a '\\' that escapes nothing
+ * trailing_backslash() - report a backslash that escapes nothing
  * @p:	parser state
  *
  * Return: -EINVAL.
