@@ -4,15 +4,16 @@
  *
  * DOC: Theory of Operation
  *
- * Every call asks the stack's agent for one NETLINK_ROUTE socket
- * (vde_msocket()), which therefore lives in the stack's network namespace,
- * wraps it in a libnl socket and talks rtnetlink from the application's
- * own process.  The application owns the stack's user namespace, so the
- * kernel grants CAP_NET_ADMIN over that namespace's links and routes even
- * to an unprivileged caller.  Nothing forks, nothing execs, nothing is
- * shared between calls: each call has its socket and its state on its own
- * stack frame, so calls on different stacks, or on one stack from several
- * threads, run concurrently (the kernel serialises the changes).
+ * Every call asks the stack's agent for one NETLINK_ROUTE socket, as
+ * vde_msocket() does, so the socket lives in the stack's network
+ * namespace; the call wraps it in a libnl socket and talks rtnetlink from
+ * the application's own process.  The application owns the stack's user
+ * namespace, so the kernel grants CAP_NET_ADMIN over that namespace's
+ * links and routes even to an unprivileged caller.  Nothing forks, nothing
+ * execs, nothing is shared between calls: each call has its socket and its
+ * state on its own stack frame, so calls on different stacks, or on one
+ * stack from several threads, run concurrently (the kernel serialises the
+ * changes).
  *
  * libnl turns the kernel's answer into its own error codes, and loses
  * information on the way (ENETUNREACH becomes NLE_FAILURE).  So an error
@@ -518,22 +519,40 @@ static int nlc_link_set(struct nlconf *c, const char *ifname, int up)
 }
 
 /**
- * nlc_set_mtu() - set the MTU of an interface
+ * nlc_mtu_check() - check an MTU against what the backend carries
  * @c:		the call's state
- * @ifname:	name, NULL for the stack's interface
- * @mtu:	new MTU
+ * @name:	interface name
+ * @mtu:	the MTU
  *
  * The kernel knows the limits of the device, not of what is behind it: a
  * TAP accepts 65535 while a VDE network carries 9216-byte frames, and
  * larger ones would be truncated silently.  So the backend's limit is
  * checked here for the stack's own interface.
  *
+ * Return: 0, or -EINVAL with the message set.
+ */
+static int nlc_mtu_check(struct nlconf *c, const char *name, unsigned int mtu)
+{
+	const struct vdestack_backend *be = c->stack->be;
+	const char *own = nlc_own_ifname(c->stack);
+
+	if (be && be->max_mtu && own && !strcmp(name, own) && mtu > be->max_mtu)
+		return nlc_bad("%s: MTU %u is above %u, the largest the %s "
+			       "backend carries",
+			       name, mtu, be->max_mtu, be->name);
+	return 0;
+}
+
+/**
+ * nlc_set_mtu() - set the MTU of an interface
+ * @c:		the call's state
+ * @ifname:	name, NULL for the stack's interface
+ * @mtu:	new MTU
+ *
  * Return: 0, or -errno (-EINVAL for an MTU out of range).
  */
 static int nlc_set_mtu(struct nlconf *c, const char *ifname, unsigned int mtu)
 {
-	const struct vdestack_backend *be = c->stack->be;
-	const char *own = nlc_own_ifname(c->stack);
 	struct rtnl_link *changes;
 	const char *name;
 	char what[32];
@@ -542,10 +561,9 @@ static int nlc_set_mtu(struct nlconf *c, const char *ifname, unsigned int mtu)
 	err = nlc_resolve(c, ifname, &name);
 	if (err < 0)
 		return err;
-	if (be && be->max_mtu && own && !strcmp(name, own) && mtu > be->max_mtu)
-		return nlc_bad("%s: MTU %u is above %u, the largest the %s "
-			       "backend carries",
-			       name, mtu, be->max_mtu, be->name);
+	err = nlc_mtu_check(c, name, mtu);
+	if (err < 0)
+		return err;
 	changes = rtnl_link_alloc();
 	if (!changes)
 		return nlc_fail(NULL, -ENOMEM, "%s: link change", name);
@@ -1395,39 +1413,46 @@ static int nlc_config_parse(char *buf, struct nlc_config *cfg)
  * @c:		the call's state
  * @cfg:	parsed configuration
  *
- * Order matters: the MAC address before the link is up (not every device
- * changes it live), the MTU before addresses (IPv6 needs 1280), the links
- * up before addresses and routes (routes need a running link), addresses
- * before the gateways they make reachable.
+ * What can be checked without changing anything is checked first (the
+ * interface exists, the MTU fits the backend).  Then the order matters:
+ * the MAC address before the link is up (not every device changes it
+ * live), the MTU before addresses (IPv6 needs 1280), the links up before
+ * addresses and routes (routes need a running link), addresses before the
+ * gateways they make reachable.
  *
- * Return: 0, or -errno of the first step that failed.
+ * Return: 0, or -errno of the first check or step that failed.
  */
 static int nlc_config_apply(struct nlconf *c, const struct nlc_config *cfg)
 {
-	const char *ifname = cfg->ifname;
-	bool has_if = ifname || nlc_own_ifname(c->stack);
+	bool has_if = cfg->ifname || nlc_own_ifname(c->stack);
+	const char *ifname;
 	unsigned int i;
 	int err;
 
-	if (!has_if && (cfg->mac || cfg->mtu || cfg->nip || cfg->nip6 ||
-			cfg->gw || cfg->gw6))
-		return nlc_fail(NULL, -ENODEV,
-				"config: the stack has no interface (name one "
-				"with if=)");
-	err = nlc_link_set(c, "lo", 1);
-	if (err < 0 || !has_if)
+	if (!has_if) {
+		if (cfg->mac || cfg->mtu || cfg->nip || cfg->nip6 || cfg->gw ||
+		    cfg->gw6)
+			return nlc_fail(NULL, -ENODEV,
+					"config: the stack has no interface "
+					"(name one with if=)");
+		return nlc_link_set(c, "lo", 1);
+	}
+	err = nlc_ifindex(c, cfg->ifname, &ifname);
+	if (err < 0)
 		return err;
-	if (cfg->mac) {
-		err = nlc_set_mac(c, ifname, cfg->mac);
-		if (err < 0)
-			return err;
-	}
 	if (cfg->mtu) {
-		err = nlc_set_mtu(c, ifname, cfg->mtu);
+		err = nlc_mtu_check(c, ifname, cfg->mtu);
 		if (err < 0)
 			return err;
 	}
-	err = nlc_link_set(c, ifname, 1);
+
+	err = nlc_link_set(c, "lo", 1);
+	if (err >= 0 && cfg->mac)
+		err = nlc_set_mac(c, ifname, cfg->mac);
+	if (err >= 0 && cfg->mtu)
+		err = nlc_set_mtu(c, ifname, cfg->mtu);
+	if (err >= 0)
+		err = nlc_link_set(c, ifname, 1);
 	for (i = 0; err >= 0 && i < cfg->nip; i++)
 		err = nlc_addr_change(c, ifname, cfg->ip[i], true);
 	for (i = 0; err >= 0 && i < cfg->nip6; i++)
@@ -1436,7 +1461,7 @@ static int nlc_config_apply(struct nlconf *c, const struct nlc_config *cfg)
 		err = nlc_route_change(c, "default", cfg->gw, ifname, true);
 	if (err >= 0 && cfg->gw6)
 		err = nlc_route_change(c, "default6", cfg->gw6, ifname, true);
-	return err;
+	return err < 0 ? err : 0;
 }
 
 /**
@@ -1662,9 +1687,9 @@ VS_EXPORT void vde_stack_freeifaddrs(struct ifaddrs *ifa)
  * @config:	"ip=10.0.0.1/24,gw=10.0.0.254,ip6=fd00::1/64,mtu=9000,..."
  *		(see vde_stack_config(3)); NULL or "" only brings links up
  *
- * Return: 0, or -1 with errno set (EINVAL: malformed string, nothing was
- * changed; otherwise the errno of the step that failed, earlier steps stay
- * applied).
+ * Return: 0, or -1 with errno set.  Nothing was changed if the string is
+ * malformed, the interface does not exist or the MTU is above what the
+ * backend carries; otherwise the steps before the failed one stay applied.
  */
 VS_EXPORT int vde_stack_config(struct vdestack *stack, const char *config)
 {

@@ -194,6 +194,7 @@ int vs_agent_spawn(struct vdestack *s, char *msg, size_t msglen)
 	struct spawn_arg a = { .err = 0 };
 	struct vs_reply hello;
 	sigset_t all, old;
+	siginfo_t si;
 	int sv[2], pidfd = -1, r;
 	unsigned int nfds;
 	void *stk;
@@ -271,8 +272,9 @@ int vs_agent_spawn(struct vdestack *s, char *msg, size_t msglen)
 
 out_reap:
 	close(sv[0]);
+	memset(&si, 0, sizeof(si));
 	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-	waitid(P_PIDFD, (id_t)pidfd, NULL, WEXITED | __WALL);
+	waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED | __WALL);
 	close(pidfd);
 	return r;
 out_sv:

@@ -122,12 +122,14 @@ const struct vdestack_services vs_services = {
 
 static void agent_stop(struct vdestack *s)
 {
+	siginfo_t si;
+
 	if (s->ctl >= 0)
 		shutdown(s->ctl, SHUT_RDWR);
 	if (s->agent_pidfd >= 0) {
 		syscall(SYS_pidfd_send_signal, s->agent_pidfd, SIGKILL, NULL,
 			0);
-		while (waitid(P_PIDFD, (id_t)s->agent_pidfd, NULL,
+		while (waitid(P_PIDFD, (id_t)s->agent_pidfd, &si,
 			      WEXITED | __WALL) < 0 &&
 		       errno == EINTR)
 			;
