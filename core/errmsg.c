@@ -35,10 +35,17 @@ VS_EXPORT const char *vde_stack_errmsg(void)
 	return errmsg;
 }
 
+static int on = -1;
+
+/* the debug=1 option of vde_addstack_opt() */
+void vs_debug_enable(void)
+{
+	on = 1;
+}
+
 /* Silent unless VDESTACK_DEBUG is set (ignored in setuid programs). */
 void vs_debug(const char *fmt, ...)
 {
-	static int on = -1;
 	va_list ap;
 
 	if (on < 0)

@@ -12,6 +12,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -59,13 +60,40 @@ VS_EXPORT int socket(int domain, int type, int protocol)
 	pthread_rwlock_unlock(&default_lock);
 	if (!s)
 		return real_socket(domain, type, protocol);
-	r = vs_msocket(s, domain, type, protocol);
+	r = vs_msocket(s, domain, type, protocol); /* sets the message */
 	vs_stack_put(s);
 	if (r < 0) {
 		errno = -r;
 		return -1;
 	}
 	return r;
+}
+
+/*
+ * A child must not inherit default_lock held by a thread that does not
+ * exist in it: fork() waits until no thread is inside the lock.
+ */
+static void atfork_prepare(void)
+{
+	pthread_rwlock_wrlock(&default_lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_rwlock_unlock(&default_lock);
+}
+
+/* the child's only thread is not the lock's owner: start afresh */
+static void atfork_child(void)
+{
+	static const pthread_rwlock_t fresh = PTHREAD_RWLOCK_INITIALIZER;
+
+	memcpy(&default_lock, &fresh, sizeof(fresh));
+}
+
+__attribute__((constructor)) static void socket_init(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
 VS_EXPORT void vde_default_stack(struct vdestack *stack)

@@ -39,10 +39,17 @@
 #define DEFAULT_IFNAME "vde0"
 #define DEFAULT_MTU 1500
 
+/*
+ * In a fork()ed child the stack's locks are copies that another thread of
+ * the parent may have held at fork() time: the child takes none of them.
+ * It has no other threads of its own to race with vde_delstack() anyway.
+ */
 int vs_stack_get(struct vdestack *s)
 {
 	int r = 0;
 
+	if (getpid() != s->owner)
+		return 0;
 	pthread_mutex_lock(&s->lock);
 	if (s->dying)
 		r = -ESHUTDOWN;
@@ -54,6 +61,8 @@ int vs_stack_get(struct vdestack *s)
 
 void vs_stack_put(struct vdestack *s)
 {
+	if (getpid() != s->owner)
+		return;
 	pthread_mutex_lock(&s->lock);
 	if (--s->refs == 0 && s->dying)
 		pthread_cond_broadcast(&s->idle);
@@ -78,10 +87,12 @@ static int valid_ifname(const char *name)
 	if (n == 0 || n >= IFNAMSIZ || !strcmp(name, ".") ||
 	    !strcmp(name, ".."))
 		return 0;
-	for (i = 0; i < n; i++)
-		if (name[i] == '/' || name[i] == ':' || name[i] <= ' ' ||
-		    name[i] == 0x7f)
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c == '/' || c == ':' || c <= ' ' || c >= 0x7f)
 			return 0;
+	}
 	return 1;
 }
 
@@ -213,6 +224,8 @@ static struct vdestack *stack_create(const char *vdenet, const char *ifname,
 		fail(r, msg);
 		return NULL;
 	}
+	if (o.debug)
+		vs_debug_enable();
 	if (vdenet && *vdenet) {
 		r = choose_backend(vdenet, &o, &be, &claims, msg, sizeof(msg));
 		if (r == 0 && be->options == NULL && o.backend_opts[0]) {
@@ -339,6 +352,7 @@ VS_EXPORT void vde_delstack(struct vdestack *s)
 	if (!s)
 		return;
 	if (getpid() != s->owner) {
+		vs_default_forget(s);
 		close(s->ctl);
 		close(s->agent_pidfd);
 		/* the relay threads and the VDE connection's state belong to
@@ -369,17 +383,25 @@ VS_EXPORT void vde_delstack(struct vdestack *s)
 	free(s);
 }
 
-/* socket in the stack; -errno. */
+/* socket in the stack; -errno, and the thread's message set. */
 int vs_msocket(struct vdestack *s, int domain, int type, int protocol)
 {
 	int args[3] = { domain, type | SOCK_CLOEXEC, protocol };
-	char msg[160];
+	char msg[160] = "";
 	int fd = -1, r;
 
 	r = vs_agent_call(s, VS_OP_SOCKET, args, NULL, 0, NULL, 0, &fd, msg,
 			  sizeof(msg));
-	if (r < 0)
+	if (r < 0) {
+		if (r == -EMSGSIZE) {
+			/* the kernel could not install the passed fd */
+			r = -EMFILE;
+			snprintf(msg, sizeof(msg),
+				 "no free file descriptor for the socket");
+		}
+		vs_set_errmsg("%s", msg[0] ? msg : strerror(-r));
 		return r;
+	}
 	/* sockets cross SCM_RIGHTS as O_CLOEXEC (MSG_CMSG_CLOEXEC): give
 	 * the caller exactly the flag it asked for */
 	if (!(type & SOCK_CLOEXEC))
@@ -399,8 +421,10 @@ VS_EXPORT int vde_msocket(struct vdestack *s, int domain, int type,
 		return fail(r, "vde_msocket: the stack is being deleted");
 	r = vs_msocket(s, domain, type, protocol);
 	vs_stack_put(s);
-	if (r < 0)
-		return fail(r, NULL);
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
 	return r;
 }
 

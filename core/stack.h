@@ -56,6 +56,7 @@ struct vdestack {
 void vs_set_errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vs_clear_errmsg(void);
 void vs_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vs_debug_enable(void);
 
 /* paths.c */
 const char *vs_libexec_dir(void);

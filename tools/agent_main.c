@@ -85,7 +85,8 @@ static void closeall(int *fds, unsigned int n)
  *
  * Context: runs in the runner; SIGCHLD is SIG_DFL here.
  * Return: exit status; 128+N for death by signal N; 127 if exec failed
- * (126 if the file exists but cannot be executed).
+ * (126 if the file exists but cannot be executed); -errno if no process
+ * could be started.
  */
 static int exec_one(char *const *argv, const int *stdio)
 {
@@ -94,17 +95,20 @@ static int exec_one(char *const *argv, const int *stdio)
 	pid_t pid;
 
 	if (pipe2(errpipe, O_CLOEXEC) < 0)
-		return 127;
+		return -errno;
 	pid = fork();
 	if (pid < 0) {
+		err = -errno;
 		close(errpipe[0]);
 		close(errpipe[1]);
-		return 127;
+		return err;
 	}
 	if (pid == 0) {
 		int i;
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* the agent ignores SIGPIPE; a command starts with defaults */
+		signal(SIGPIPE, SIG_DFL);
 		for (i = 0; i < 3; i++)
 			if (dup2(stdio[i], i) < 0)
 				goto fail;
@@ -146,7 +150,8 @@ fail:
  *
  * Context: a child of the agent; never returns.
  */
-static void run_commands(const char *buf, size_t len, const int *fds)
+static void run_commands(const char *buf, size_t len, const int *fds,
+			 pid_t agent)
 {
 	static char *argv[MAX_ARGV];
 	unsigned int argc;
@@ -154,7 +159,7 @@ static void run_commands(const char *buf, size_t len, const int *fds)
 	int ret = 0, rc;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() == 1)
+	if (getppid() != agent) /* the agent died before prctl() */
 		_exit(1);
 	signal(SIGCHLD, SIG_DFL);
 	while ((rc = vs_stackcmd_next(buf, len, &off, argv, MAX_ARGV,
@@ -165,6 +170,9 @@ static void run_commands(const char *buf, size_t len, const int *fds)
 	}
 	if (rc < 0 && rc != -ENODATA)
 		reply(fds[0], VS_OP_CMD, rc, -1, "malformed command buffer");
+	else if (ret < 0)
+		reply(fds[0], VS_OP_CMD, ret, -1, "cannot start %s: %s",
+		      argv[0], strerror(-ret));
 	else
 		reply(fds[0], VS_OP_CMD, ret, -1, NULL);
 	_exit(0);
@@ -172,7 +180,7 @@ static void run_commands(const char *buf, size_t len, const int *fds)
 
 static void do_cmd(const char *payload, size_t len, int *fds, unsigned int n)
 {
-	pid_t pid;
+	pid_t agent = getpid(), pid;
 
 	if (n != 4) {
 		if (n)
@@ -183,7 +191,7 @@ static void do_cmd(const char *payload, size_t len, int *fds, unsigned int n)
 	pid = fork();
 	if (pid == 0) {
 		close(CTL);
-		run_commands(payload, len, fds);
+		run_commands(payload, len, fds, agent);
 	}
 	if (pid < 0)
 		reply(fds[0], VS_OP_CMD, -errno, -1, "fork: %m");
@@ -302,6 +310,13 @@ static int setup(const char **what)
 		    sig == CAP_NET_BIND_SERVICE || sig == CAP_NET_BROADCAST)
 			prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, sig, 0, 0);
 	prctl(PR_SET_NAME, "vdestack-agent");
+	/*
+	 * A session of its own: a terminal's SIGINT/SIGHUP to the
+	 * application's process group must not kill the stack behind the
+	 * application's back (the application may ignore them).  The agent
+	 * still ends with the application: EOF on its control socket.
+	 */
+	setsid();
 	return 0;
 }
 
