@@ -8,7 +8,7 @@
 
 #include "stack.h"
 
-static __thread char errmsg[256];
+static __thread char errmsg[1024];
 
 void vs_set_errmsg(const char *fmt, ...)
 {

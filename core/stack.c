@@ -149,11 +149,18 @@ static void agent_stop(struct vdestack *s)
 	}
 }
 
+/*
+ * choose_backend() - the backend for @vdenet and the options
+ * @probed:	set when the choice already ran the backend's probe (auto)
+ *
+ * The probe of an explicit choice runs later, in probe_backend(), once the
+ * options are known to be valid: a caller's typo is reported as such even
+ * where the backend could not run anyway.
+ */
 static int choose_backend(const char *vdenet, const struct vs_options *o,
 			  const struct vdestack_backend **be, bool *claims,
-			  char *msg, size_t msglen)
+			  bool *probed, char *msg, size_t msglen)
 {
-	char reason[VDESTACK_REASON_MAX] = "";
 	int r;
 
 	r = vs_backend_for_scheme(vdenet, be, msg, msglen);
@@ -168,6 +175,7 @@ static int choose_backend(const char *vdenet, const struct vs_options *o,
 			return -EINVAL;
 		}
 	} else if (!o->backend[0] || !strcmp(o->backend, "auto")) {
+		*probed = true;
 		return vs_backend_auto(be, msg, msglen);
 	} else {
 		r = vs_backend_load(o->backend, be, msg, msglen);
@@ -181,13 +189,19 @@ static int choose_backend(const char *vdenet, const struct vs_options *o,
 			return -EINVAL;
 		}
 	}
-	r = (*be)->probe(reason, sizeof(reason));
-	if (r < 0) {
-		snprintf(msg, msglen, "backend %s cannot run here: %s",
-			 (*be)->name, reason);
-		return r;
-	}
 	return 0;
+}
+
+static int probe_backend(const struct vdestack_backend *be, char *msg,
+			 size_t msglen)
+{
+	char reason[VDESTACK_REASON_MAX] = "";
+	int r = be->probe(reason, sizeof(reason));
+
+	if (r < 0)
+		snprintf(msg, msglen, "backend %s cannot run here: %s",
+			 be->name, reason);
+	return r;
 }
 
 /**
@@ -197,10 +211,10 @@ static int choose_backend(const char *vdenet, const struct vs_options *o,
 static struct vdestack *stack_create(const char *vdenet, const char *ifname,
 				     const char *options)
 {
-	char msg[VDESTACK_REASON_MAX + 128] = "";
+	char msg[1024] = "";
 	const struct vdestack_backend *be = NULL;
 	struct vs_options o;
-	bool claims = false;
+	bool claims = false, probed = false;
 	struct vdestack *s;
 	int r;
 
@@ -227,7 +241,8 @@ static struct vdestack *stack_create(const char *vdenet, const char *ifname,
 	if (o.debug)
 		vs_debug_enable();
 	if (vdenet && *vdenet) {
-		r = choose_backend(vdenet, &o, &be, &claims, msg, sizeof(msg));
+		r = choose_backend(vdenet, &o, &be, &claims, &probed, msg,
+				   sizeof(msg));
 		if (r == 0 && be->options == NULL && o.backend_opts[0]) {
 			snprintf(msg, sizeof(msg),
 				 "options: backend %s takes no options (got "
@@ -251,6 +266,8 @@ static struct vdestack *stack_create(const char *vdenet, const char *ifname,
 				 o.mtu, be->name, be->max_mtu);
 			r = -EINVAL;
 		}
+		if (r == 0 && !probed)
+			r = probe_backend(be, msg, sizeof(msg));
 		if (r < 0) {
 			fail(r, msg);
 			return NULL;
