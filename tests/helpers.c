@@ -30,6 +30,15 @@
 
 static int in_child;
 static char self_path[PATH_MAX];
+/* Per-test directory holding every make_tmpdir() of the body. */
+static char test_tmp_root[PATH_MAX];
+
+static const char *tmp_base(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	return t && *t == '/' ? t : "/tmp";
+}
 
 static const char *ip_cmd(void)
 {
@@ -101,8 +110,9 @@ static int probe_main(int argc, char **argv)
 	fprintf(f, "capamb=%llx\ncapeff=%llx\n", status_hex("CapAmb"),
 		status_hex("CapEff"));
 	fprintf(f, "netns=%llu\n",
-		stat("/proc/self/ns/net", &st) == 0 ?
-			(unsigned long long)st.st_ino : 0ULL);
+		stat("/proc/self/ns/net", &st) == 0
+			? (unsigned long long)st.st_ino
+			: 0ULL);
 	for (int i = 0; i < 3; i++)
 		fprintf(f, "stdio%d=%llu\n", i,
 			(unsigned long long)stdio_id(i));
@@ -185,6 +195,9 @@ void helpers_init(int argc, char **argv)
 	/* Orphans of a test body (agents, commands) come back to us. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* run only matching tests, e.g. VDESTACK_TEST_FILTER='*defect04*' */
+	if (getenv("VDESTACK_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("VDESTACK_TEST_FILTER"));
 	alarm(120);
 }
 
@@ -262,14 +275,25 @@ int run_isolated(void (*body)(void), const char *name, int timeout_s)
 
 	fflush(NULL);
 	alarm(120);
+	snprintf(test_tmp_root, sizeof(test_tmp_root), "%s/vdst-XXXXXX",
+		 tmp_base());
+	if (!mkdtemp(test_tmp_root))
+		test_tmp_root[0] = '\0';
 	pid = fork();
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		pid_t parent = getppid();
+
+		/* if the runner dies (timeout(1), alarm), so does the body;
+		 * its agents notice by EOF */
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (getppid() != parent)
+			_exit(1);
 		/* cmocka catches these and longjmps back into its loop:
 		 * a crashing body would go on running the other tests. */
-		static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE,
-					   SIGSYS, SIGABRT};
+		static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL,
+					   SIGFPE,  SIGSYS, SIGABRT};
 		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 			signal(sigs[i], SIG_DFL);
 		setpgid(0, 0);
@@ -302,6 +326,9 @@ int run_isolated(void (*body)(void), const char *name, int timeout_s)
 	}
 	kill(-pid, SIGKILL);
 	reap_orphans();
+	if (test_tmp_root[0])
+		remove_tree(test_tmp_root);
+	test_tmp_root[0] = '\0';
 	if (st == -2)
 		return -2;
 	if (st == -1)
@@ -478,8 +505,14 @@ void leak_snapshot(struct leak_snapshot *s)
 
 char *make_tmpdir(void)
 {
-	char *t = strdup("/tmp/vdst-XXXXXX");
+	char *t;
 
+	if (test_tmp_root[0]) {
+		if (asprintf(&t, "%s/d-XXXXXX", test_tmp_root) < 0)
+			abort();
+	} else if (asprintf(&t, "%s/vdst-XXXXXX", tmp_base()) < 0) {
+		abort();
+	}
 	if (!mkdtemp(t))
 		check_fail(__FILE__, __LINE__, "mkdtemp: %m");
 	return t;
@@ -750,8 +783,7 @@ char *stack_ip_output(struct vdestack *s, const char *dir, const char *args)
 	int rc;
 
 	unlink(file);
-	rc = stackcmdf(s, "/bin/sh -c '%s %s > %s 2>&1'", ip_cmd(), args,
-		       file);
+	rc = stackcmdf(s, "/bin/sh -c '%s %s > %s 2>&1'", ip_cmd(), args, file);
 	text = read_file_str(file);
 	if (rc != 0)
 		note("ip %s: status %d: %s", args, rc, text ? text : "");
@@ -925,8 +957,7 @@ long long tcp_transfer(struct vdestack *srv, const char *srv_addr,
 	if (!wait_fd(lfd, POLLIN, deadline) ||
 	    (afd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) <
 		    0) {
-		note("tcp_transfer: no connection within %d s (%m)",
-		     timeout_s);
+		note("tcp_transfer: no connection within %d s (%m)", timeout_s);
 		goto out;
 	}
 	if (!wait_fd(cfd, POLLOUT, deadline) ||

@@ -10,7 +10,13 @@
  * no extra threads and a known fd table, so leak checks compare exact
  * numbers.  The runner process is a child subreaper: whatever a body leaves
  * behind (agents, commands, a daemonised vde_switch) is reparented to it and
- * killed and reaped when the body ends.
+ * killed and reaped when the body ends, and so is the body's directory of
+ * make_tmpdir()s.  A body dies with the runner (PR_SET_PDEATHSIG).
+ *
+ * Time limits: each body has its own (ISOLATED_TEST_T(), 60 s by default);
+ * on top, helpers_init() sets alarm(120) and every test re-arms it, so a
+ * hang anywhere, even in the runner, fails instead of blocking.
+ * VDESTACK_TEST_FILTER='*name*' runs only the matching tests.
  *
  * Inside a body, CHECK() and friends print the failed condition and end the
  * child with status 1; exit status 77 means "skipped".  The runner turns
@@ -45,16 +51,16 @@ void helpers_init(int argc, char **argv);
 /* Run @body in a child process with a @timeout_s limit; Return: 0 pass. */
 int run_isolated(void (*body)(void), const char *name, int timeout_s);
 
-#define ISOLATED_TEST_T(name, timeout)                                        \
-	static void name##_body(void);                                        \
-	static void name(void **state)                                        \
-	{                                                                     \
-		int r_ = run_isolated(name##_body, #name, timeout);           \
-		(void)state;                                                  \
-		if (r_ == HELPERS_SKIP)                                       \
-			skip();                                               \
-		assert_int_equal(r_, 0);                                      \
-	}                                                                     \
+#define ISOLATED_TEST_T(name, timeout)                                         \
+	static void name##_body(void);                                         \
+	static void name(void **state)                                         \
+	{                                                                      \
+		int r_ = run_isolated(name##_body, #name, timeout);            \
+		(void)state;                                                   \
+		if (r_ == HELPERS_SKIP)                                        \
+			skip();                                                \
+		assert_int_equal(r_, 0);                                       \
+	}                                                                      \
 	static void name##_body(void)
 #define ISOLATED_TEST(name) ISOLATED_TEST_T(name, 60)
 
@@ -65,59 +71,59 @@ void test_skip(const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 1, 2)));
 void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-#define CHECK(c)                                                              \
-	do {                                                                  \
-		if (!(c))                                                     \
-			check_fail(__FILE__, __LINE__, "%s", #c);             \
+#define CHECK(c)                                                               \
+	do {                                                                   \
+		if (!(c))                                                      \
+			check_fail(__FILE__, __LINE__, "%s", #c);              \
 	} while (0)
-#define CHECK_MSG(c, ...)                                                     \
-	do {                                                                  \
-		if (!(c))                                                     \
-			check_fail(__FILE__, __LINE__, __VA_ARGS__);          \
+#define CHECK_MSG(c, ...)                                                      \
+	do {                                                                   \
+		if (!(c))                                                      \
+			check_fail(__FILE__, __LINE__, __VA_ARGS__);           \
 	} while (0)
-#define CHECK_EQ(a, b)                                                        \
-	do {                                                                  \
-		long long a_ = (long long)(a), b_ = (long long)(b);           \
-		if (a_ != b_)                                                 \
-			check_fail(__FILE__, __LINE__,                        \
-				   "%s == %s: %lld != %lld", #a, #b, a_, b_); \
+#define CHECK_EQ(a, b)                                                         \
+	do {                                                                   \
+		long long a_ = (long long)(a), b_ = (long long)(b);            \
+		if (a_ != b_)                                                  \
+			check_fail(__FILE__, __LINE__,                         \
+				   "%s == %s: %lld != %lld", #a, #b, a_, b_);  \
 	} while (0)
-#define CHECK_STREQ(a, b)                                                     \
-	do {                                                                  \
-		const char *a_ = (a), *b_ = (b);                              \
-		if (!a_ || !b_ || strcmp(a_, b_))                             \
-			check_fail(__FILE__, __LINE__,                        \
-				   "%s == %s: \"%s\" != \"%s\"", #a, #b,      \
-				   a_ ? a_ : "(null)", b_ ? b_ : "(null)");   \
+#define CHECK_STREQ(a, b)                                                      \
+	do {                                                                   \
+		const char *a_ = (a), *b_ = (b);                               \
+		if (!a_ || !b_ || strcmp(a_, b_))                              \
+			check_fail(__FILE__, __LINE__,                         \
+				   "%s == %s: \"%s\" != \"%s\"", #a, #b,       \
+				   a_ ? a_ : "(null)", b_ ? b_ : "(null)");    \
 	} while (0)
 /* A call that must succeed (>= 0); prints errno otherwise. */
-#define CHECK_OK(call)                                                        \
-	({                                                                    \
-		long long r_ = (long long)(call);                             \
-		if (r_ < 0)                                                   \
-			check_fail(__FILE__, __LINE__, "%s: %lld (%m)",       \
-				   #call, r_);                                \
-		r_;                                                           \
+#define CHECK_OK(call)                                                         \
+	({                                                                     \
+		long long r_ = (long long)(call);                              \
+		if (r_ < 0)                                                    \
+			check_fail(__FILE__, __LINE__, "%s: %lld (%m)", #call, \
+				   r_);                                        \
+		r_;                                                            \
 	})
 /* A call that must fail with -1 and errno @e (e == 0: any errno). */
-#define CHECK_ERRNO(call, e)                                                  \
-	do {                                                                  \
-		errno = 0;                                                    \
-		long long r_ = (long long)(call);                             \
-		int err_ = errno;                                             \
-		if (r_ != -1 || ((e) ? err_ != (e) : err_ == 0))              \
-			check_fail(__FILE__, __LINE__,                        \
-				   "%s: got %lld errno %d (%s), want -1 "    \
-				   "errno %d (%s)",                           \
-				   #call, r_, err_, strerror(err_), (e),      \
-				   strerror(e));                              \
+#define CHECK_ERRNO(call, e)                                                   \
+	do {                                                                   \
+		errno = 0;                                                     \
+		long long r_ = (long long)(call);                              \
+		int err_ = errno;                                              \
+		if (r_ != -1 || ((e) ? err_ != (e) : err_ == 0))               \
+			check_fail(__FILE__, __LINE__,                         \
+				   "%s: got %lld errno %d (%s), want -1 "      \
+				   "errno %d (%s)",                            \
+				   #call, r_, err_, strerror(err_), (e),       \
+				   strerror(e));                               \
 	} while (0)
 
 /* Environment. */
 int userns_available(void);
 int tun_available(void);
-void require_stacks(void);	/* skip unless user+net namespaces work */
-void require_network(void);	/* ... and /dev/net/tun is usable */
+void require_stacks(void);  /* skip unless user+net namespaces work */
+void require_network(void); /* ... and /dev/net/tun is usable */
 const char *self_exe(void);
 double now_s(void);
 void sleep_ms(int ms);
@@ -125,38 +131,48 @@ void sleep_ms(int ms);
 /* Process accounting. */
 int count_fds(void);
 int count_threads(void);
-int list_children(pid_t *pids, int max);	/* incl. zombies */
+int list_children(pid_t *pids, int max); /* incl. zombies */
 int count_children(void);
-int pid_gone(pid_t pid);	/* nonexistent or zombie */
+int pid_gone(pid_t pid); /* nonexistent or zombie */
 struct leak_snapshot {
 	int fds, threads, children;
 };
 void leak_snapshot(struct leak_snapshot *s);
-#define CHECK_NO_LEAK(before)                                                 \
-	do {                                                                  \
-		struct leak_snapshot now_;                                    \
-		leak_snapshot(&now_);                                         \
-		CHECK_MSG(now_.fds == (before).fds, "fd leak: %d -> %d",      \
-			  (before).fds, now_.fds);                            \
-		CHECK_MSG(now_.threads == (before).threads,                   \
-			  "thread leak: %d -> %d", (before).threads,          \
-			  now_.threads);                                      \
-		CHECK_MSG(now_.children == (before).children,                 \
-			  "child process leak: %d -> %d", (before).children,  \
-			  now_.children);                                     \
+#define CHECK_NO_LEAK(before)                                                  \
+	do {                                                                   \
+		struct leak_snapshot now_;                                     \
+		leak_snapshot(&now_);                                          \
+		CHECK_MSG(now_.fds == (before).fds, "fd leak: %d -> %d",       \
+			  (before).fds, now_.fds);                             \
+		CHECK_MSG(now_.threads == (before).threads,                    \
+			  "thread leak: %d -> %d", (before).threads,           \
+			  now_.threads);                                       \
+		CHECK_MSG(now_.children == (before).children,                  \
+			  "child process leak: %d -> %d", (before).children,   \
+			  now_.children);                                      \
 	} while (0)
 
 /* Files. */
-char *make_tmpdir(void);		/* mkdtemp under /tmp, 0700 */
+/* mkdtemp, 0700, under $TMPDIR (or /tmp); removed when the body ends */
+char *make_tmpdir(void);
 void remove_tree(const char *dir);
-char *path_in(const char *dir, const char *name);	/* malloc'd */
+char *path_in(const char *dir, const char *name); /* malloc'd */
 int file_exists(const char *path);
-char *read_file_str(const char *path);	/* malloc'd, NULL if missing */
+char *read_file_str(const char *path); /* malloc'd, NULL if missing */
 int write_file_str(const char *path, const char *s, int mode);
 
 /* Wires and networks. */
-int wire_pair(int fds[2]);	/* SOCK_SEQPACKET socketpair, CLOEXEC */
-char *seqpacket_url(int fd);	/* malloc'd "seqpacket://FD" */
+/*
+ * wire_pair() - an in-process wire: socketpair(AF_UNIX, SOCK_SEQPACKET |
+ * SOCK_CLOEXEC); give "seqpacket://FD" (seqpacket_url()) of each end to a
+ * stack, or keep one end as a raw peer.  libvdeplug's seqpacket plugin
+ * uses FD itself (no dup): the application must not close it while the
+ * stack lives, and vde_delstack() closes it (vde_close(); upstream 0.1.2
+ * never does).  A failed vde_addstack() may or may not have closed it:
+ * close_if_same() is safe in every case.
+ */
+int wire_pair(int fds[2]);
+char *seqpacket_url(int fd); /* malloc'd "seqpacket://FD" */
 void free_udp_ports(int *ports, int n);
 int fd_is_open(int fd);
 /* Close @fd only if it still is the file identified by @id (stdio_id()). */
@@ -167,7 +183,7 @@ struct vswitch {
 	pid_t pid;
 	int stdin_fd;
 	char *dir;
-	char *url;	/* "vde://DIR" */
+	char *url; /* "vde://DIR" */
 };
 int vswitch_start(struct vswitch *sw, const char *dir);
 void vswitch_stop(struct vswitch *sw);
@@ -182,7 +198,7 @@ int stack_set_mtu(struct vdestack *s, const char *ifname, int mtu);
 int stack_get_mtu(struct vdestack *s, const char *ifname);
 int stack_ifflags(struct vdestack *s, const char *ifname);
 char *stack_ip_output(struct vdestack *s, const char *dir, const char *args);
-uint64_t sock_netns(int fd);	/* netns inode of a socket, 0 if unknown */
+uint64_t sock_netns(int fd); /* netns inode of a socket, 0 if unknown */
 uint64_t stack_netns(struct vdestack *s);
 uint64_t host_netns(void);
 
@@ -213,7 +229,7 @@ struct probe {
 	uint64_t netns;
 	int nfds;
 	int fds[64];
-	uint64_t stdio_id[3];	/* dev<<32 ^ ino of fds 0..2, 0 if closed */
+	uint64_t stdio_id[3]; /* dev<<32 ^ ino of fds 0..2, 0 if closed */
 	int argc;
 	char *argv[32];
 };
