@@ -260,6 +260,8 @@ static void reap_orphans(void)
 		n = list_children(pids, 256);
 		if (n == 0)
 			return;
+		if (n > 256) /* the count may exceed what was stored */
+			n = 256;
 		for (int i = 0; i < n; i++)
 			kill(pids[i], SIGKILL);
 		for (int i = 0; i < n; i++)
