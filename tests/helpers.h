@@ -131,7 +131,8 @@ void sleep_ms(int ms);
 /* Process accounting. */
 int count_fds(void);
 int count_threads(void);
-int list_children(pid_t *pids, int max); /* incl. zombies */
+/* Children (zombies too); stores at most @max, returns how many there are. */
+int list_children(pid_t *pids, int max);
 int count_children(void);
 int pid_gone(pid_t pid); /* nonexistent or zombie */
 struct leak_snapshot {
