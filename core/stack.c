@@ -138,8 +138,11 @@ static void agent_stop(struct vdestack *s)
 	if (s->ctl >= 0)
 		shutdown(s->ctl, SHUT_RDWR);
 	if (s->agent_pidfd >= 0) {
-		syscall(SYS_pidfd_send_signal, s->agent_pidfd, SIGKILL, NULL,
-			0);
+		/* kill() only where pidfd_send_signal is missing (valgrind):
+		 * the agent is our unreaped child, its pid cannot be reused */
+		if (syscall(SYS_pidfd_send_signal, s->agent_pidfd, SIGKILL,
+			    NULL, 0) < 0 && errno == ENOSYS)
+			kill(s->agent_pid, SIGKILL);
 		while (waitid(P_PIDFD, (id_t)s->agent_pidfd, &si,
 			      WEXITED | __WALL) < 0 &&
 		       errno == EINTR)
