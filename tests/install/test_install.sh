@@ -47,4 +47,9 @@ scons -Q VARIANT="$VARIANT" uninstall PREFIX=/usr LIBDIR="$LIBDIR" \
 	DESTDIR="$D" >/dev/null
 left=$(find "$D" -type f -o -type l | grep -v "^$D/demo$" || true)
 [ -z "$left" ] || fail "uninstall left: $left"
+# uninstall removes the installed copies only, never the build tree's
+for f in lib/libvdestack.so.0 lib/vdestack/vdestack-agent lib/vdestack/tap.so \
+	bin/vdestack-backend-info; do
+	[ -e "build/$VARIANT/$f" ] || fail "uninstall removed build/$VARIANT/$f"
+done
 echo "PASS: install, pkg-config, symbols, uninstall"
