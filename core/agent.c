@@ -27,6 +27,13 @@ static int read_reply(int sock, int op, int *rfd, char *msg, size_t msglen)
 	ssize_t len;
 
 	len = vs_fd_recv(sock, &r, sizeof(r), &fd, &n, 1);
+	if (len == -EMSGSIZE) {
+		/* the kernel could not install the fd the agent sent */
+		snprintf(msg, msglen,
+			 "no free file descriptor in this process (see "
+			 "RLIMIT_NOFILE)");
+		return -EMFILE;
+	}
 	if (len == 0)
 		len = -ECONNRESET;
 	if (len < 0) {

@@ -641,9 +641,15 @@ int vs_backend_auto(const struct vdestack_backend **be, char *msg,
 	const char *dir = vs_backend_dir();
 	size_t n = 0, i, used;
 	int r, first = -ENOENT;
+	bool transient = false;
 
 	pthread_mutex_lock(&reg_lock);
 	r = scan_locked(dir, false);
+	for (i = 0; r == 0 && i < scan.n; i++)
+		transient |= scan.p[i]->transient;
+	/* failed plugins are not in the scan: look at the registry too */
+	for (struct plugin *p = registry; r == 0 && p; p = p->next)
+		transient |= p->transient;
 	cand = r == 0 && scan.n ? calloc(scan.n, sizeof(*cand)) : NULL;
 	if (r == 0 && scan.n && !cand)
 		r = -ENOMEM;
@@ -656,7 +662,16 @@ int vs_backend_auto(const struct vdestack_backend **be, char *msg,
 			 "no backend: cannot read the backend directory %s: "
 			 "%s",
 			 dir[0] ? dir : "(unknown)", strerror(-r));
-		return r == -ENOMEM ? r : -ENOENT;
+		return r == -ENOMEM || r == -EMFILE || r == -ENFILE ? r
+								      : -ENOENT;
+	}
+	if (!n && transient) {
+		free(cand);
+		snprintf(msg, msglen,
+			 "no backend could be loaded from %s: out of file "
+			 "descriptors or memory",
+			 dir);
+		return -EMFILE;
 	}
 	qsort(cand, n, sizeof(*cand), prio_cmp);
 	used = (size_t)snprintf(msg, msglen, "no usable backend in %s%s", dir,

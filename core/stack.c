@@ -413,12 +413,6 @@ int vs_msocket(struct vdestack *s, int domain, int type, int protocol)
 	r = vs_agent_call(s, VS_OP_SOCKET, args, NULL, 0, NULL, 0, &fd, msg,
 			  sizeof(msg));
 	if (r < 0) {
-		if (r == -EMSGSIZE) {
-			/* the kernel could not install the passed fd */
-			r = -EMFILE;
-			snprintf(msg, sizeof(msg),
-				 "no free file descriptor for the socket");
-		}
 		vs_set_errmsg("%s", msg[0] ? msg : strerror(-r));
 		return r;
 	}
