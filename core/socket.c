@@ -12,7 +12,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdatomic.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -70,30 +69,19 @@ VS_EXPORT int socket(int domain, int type, int protocol)
 }
 
 /*
- * A child must not inherit default_lock held by a thread that does not
- * exist in it: fork() waits until no thread is inside the lock.
+ * A fork()ed child has one thread, but may have inherited default_lock
+ * held by a thread of the parent that does not exist in it: it starts
+ * with a fresh lock.  (The pointer itself is always consistent: it is
+ * only written under the write lock, with one store.)
  */
-static void atfork_prepare(void)
-{
-	pthread_rwlock_wrlock(&default_lock);
-}
-
-static void atfork_parent(void)
-{
-	pthread_rwlock_unlock(&default_lock);
-}
-
-/* the child's only thread is not the lock's owner: start afresh */
 static void atfork_child(void)
 {
-	static const pthread_rwlock_t fresh = PTHREAD_RWLOCK_INITIALIZER;
-
-	memcpy(&default_lock, &fresh, sizeof(fresh));
+	pthread_rwlock_init(&default_lock, NULL);
 }
 
 __attribute__((constructor)) static void socket_init(void)
 {
-	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	pthread_atfork(NULL, NULL, atfork_child);
 }
 
 VS_EXPORT void vde_default_stack(struct vdestack *stack)

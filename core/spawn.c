@@ -130,6 +130,11 @@ static int child_fail(struct spawn_arg *a, const char *what, int err)
 #ifndef VS_UNDER_VALGRIND
 #define VS_UNDER_VALGRIND() 0
 #endif
+/* ThreadSanitizer cannot follow a CLONE_VM child either */
+#if defined(__SANITIZE_THREAD__)
+#undef VS_UNDER_VALGRIND
+#define VS_UNDER_VALGRIND() 1
+#endif
 
 /* fork-style: returns in the child like fork(); the child runs @fn */
 static pid_t clone_fork(int (*fn)(void *), void *arg, int flags, int *pidfd)

@@ -178,7 +178,7 @@ done
 # The drop-in test and the scripts check the release build as shipped
 # (uninstrumented programs cannot load a sanitizer-built library).
 case $VARIANT in
-asan | ubsan) ;;
+asan | ubsan | tsan) ;;
 *)
 	ENTRIES+=("dropin/run.sh|dropin")
 	for f in "$TOP"/tests/*/test_*.sh; do

@@ -505,7 +505,7 @@ ISOLATED_TEST_T(test_defect09_runt_vde_messages_never_reach_the_tap, 30)
 struct slowcmd {
 	struct vdestack *s;
 	char *cmd;
-	volatile int done;
+	_Atomic int done; /* polled by the main thread */
 	int rc;
 };
 

@@ -239,7 +239,7 @@ ISOLATED_TEST(test_delstack_null_is_noop)
 struct blocked {
 	struct vdestack *s;
 	char *cmd;
-	volatile int done;
+	_Atomic int done; /* polled by the main thread */
 	int rc;
 };
 

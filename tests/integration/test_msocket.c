@@ -294,7 +294,7 @@ ISOLATED_TEST(test_msocket_in_forked_child_returns_child_fd)
 struct slowcmd {
 	struct vdestack *s;
 	const char *cmd;
-	volatile int done;
+	_Atomic int done; /* polled by the main thread */
 	int rc;
 };
 
