@@ -68,6 +68,63 @@ static int read_reply(int sock, int op, int *rfd, char *msg, size_t msglen)
 }
 
 /**
+ * vs_agent_sockets() - up to @want sockets of one kind in one round trip
+ * @s:		stack (referenced by the caller; only in the creating process)
+ * @args:	domain, type, protocol
+ * @want:	1 to VS_SOCKET_BATCH_MAX
+ * @fds:	receives the sockets
+ * @msg, @msglen: detail of a failure
+ *
+ * Return: number of sockets received (>= 1), or -errno.
+ */
+int vs_agent_sockets(struct vdestack *s, const int *args, unsigned int want,
+		     int *fds, char *msg, size_t msglen)
+{
+	struct vs_req req = { .magic = VS_AGENT_MAGIC, .op = VS_OP_SOCKETS,
+			      .len = sizeof(uint32_t) };
+	uint32_t count = want;
+	unsigned int n = 0, i;
+	struct vs_reply r;
+	ssize_t len;
+	int ret;
+
+	memcpy(req.arg, args, sizeof(req.arg));
+	pthread_mutex_lock(&s->ctl_lock);
+	len = vs_fd_send(s->ctl, &req, sizeof(req), &count, sizeof(count),
+			 NULL, 0);
+	if (len >= 0)
+		len = vs_fd_recv(s->ctl, &r, sizeof(r), fds, &n,
+				 VS_SOCKET_BATCH_MAX);
+	pthread_mutex_unlock(&s->ctl_lock);
+	if (len == -EMSGSIZE) {
+		snprintf(msg, msglen,
+			 "no free file descriptor in this process (see "
+			 "RLIMIT_NOFILE)");
+		return -EMFILE;
+	}
+	if (len <= 0) {
+		ret = len ? (int)len : -ECONNRESET;
+		snprintf(msg, msglen, "the stack's agent is gone: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	if (len != (ssize_t)sizeof(r) || r.magic != VS_AGENT_MAGIC ||
+	    r.op != VS_OP_SOCKETS || (r.ret >= 0 && (unsigned int)r.ret != n) ||
+	    (r.ret < 0 && n)) {
+		for (i = 0; i < n; i++)
+			close(fds[i]);
+		snprintf(msg, msglen, "protocol error talking to the agent");
+		return -EPROTO;
+	}
+	if (r.ret < 0) {
+		r.msg[sizeof(r.msg) - 1] = '\0';
+		snprintf(msg, msglen, "%s", r.msg);
+		return r.ret;
+	}
+	return (int)n;
+}
+
+/**
  * vs_agent_call() - one request to the stack's agent
  * @s:		stack (referenced by the caller)
  * @op:		enum vs_op

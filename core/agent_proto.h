@@ -28,7 +28,12 @@ enum vs_op {
 	VS_OP_SOCKET,	 /* arg[0..2] = domain, type, protocol */
 	VS_OP_OPEN_TUN,	 /* open /dev/net/tun */
 	VS_OP_CMD,	 /* payload: packed commands; fds: reply, 0, 1, 2 */
+	VS_OP_SOCKETS,	 /* arg[0..2] as SOCKET; payload: uint32_t count;
+			  * reply: ret = n made (>= 1), n fds */
 };
+
+/* most sockets one VS_OP_SOCKETS reply carries */
+#define VS_SOCKET_BATCH_MAX 16
 
 /* largest request: header + VS_STACKCMD_MAX of packed commands */
 #define VS_REQ_MAX (256 * 1024)

@@ -12,14 +12,15 @@
 
 #include "fdpass.h"
 
-#define VS_CMSG_SPACE CMSG_SPACE(sizeof(int) * 8)
+#define VS_CMSG_MAXFDS 16
+#define VS_CMSG_SPACE CMSG_SPACE(sizeof(int) * VS_CMSG_MAXFDS)
 
 /**
  * vs_fd_send() - send header + data as one message, with fds attached
  * @sock:	SOCK_SEQPACKET socket
  * @hdr, @hlen:	fixed header
  * @data, @dlen: optional payload (may be NULL/0)
- * @fds, @nfds: descriptors to pass (at most 8)
+ * @fds, @nfds: descriptors to pass (at most VS_CMSG_MAXFDS)
  *
  * Return: bytes sent, or -errno.  Never raises SIGPIPE.
  */
@@ -40,7 +41,7 @@ ssize_t vs_fd_send(int sock, const void *hdr, size_t hlen, const void *data,
 	};
 	ssize_t n;
 
-	if (nfds > 8)
+	if (nfds > VS_CMSG_MAXFDS)
 		return -EINVAL;
 	if (nfds) {
 		struct cmsghdr *c;

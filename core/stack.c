@@ -207,6 +207,8 @@ static int probe_backend(const struct vdestack_backend *be, char *msg,
 	return r;
 }
 
+static void pool_flush(struct vdestack *s, bool locked);
+
 /**
  * stack_create() - the body of vde_addstack() and vde_addstack_opt()
  * Return: stack or NULL with errno and message set.
@@ -285,6 +287,7 @@ static struct vdestack *stack_create(const char *vdenet, const char *ifname,
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->idle, NULL);
 	pthread_mutex_init(&s->ctl_lock, NULL);
+	pthread_mutex_init(&s->pool_lock, NULL);
 	s->ctl = -1;
 	s->agent_pidfd = -1;
 	s->owner = getpid();
@@ -340,6 +343,8 @@ out_conn:
 	if (s->conn)
 		vde_close(s->conn);
 out_free:
+	pool_flush(s, false);
+	pthread_mutex_destroy(&s->pool_lock);
 	pthread_mutex_destroy(&s->ctl_lock);
 	pthread_cond_destroy(&s->idle);
 	pthread_mutex_destroy(&s->lock);
@@ -373,6 +378,7 @@ VS_EXPORT void vde_delstack(struct vdestack *s)
 		return;
 	if (getpid() != s->owner) {
 		vs_default_forget(s);
+		pool_flush(s, false); /* the child's copies */
 		close(s->ctl);
 		close(s->agent_pidfd);
 		/* the relay threads and the VDE connection's state belong to
@@ -397,10 +403,88 @@ VS_EXPORT void vde_delstack(struct vdestack *s)
 	if (s->conn)
 		vde_close(s->conn);
 	close(s->ctl);
+	pool_flush(s, false);
+	pthread_mutex_destroy(&s->pool_lock);
 	pthread_mutex_destroy(&s->ctl_lock);
 	pthread_cond_destroy(&s->idle);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
+}
+
+/*
+ * The socket pool.  A round trip to the agent with a descriptor in it
+ * costs several times a socket(2); most programs ask for the same few
+ * kinds again and again.  For the four common kinds (IPv4/IPv6, stream/
+ * datagram, protocol 0), each miss fetches a batch from the agent (1, 2,
+ * 4, ... up to VS_SOCKET_BATCH_MAX sockets in one reply: a program that
+ * makes few sockets holds few spare ones) and later calls are served from
+ * it.  A pooled socket is a fresh, never used socket of the stack's
+ * namespace, like the one socket(2) in the agent would make now, except
+ * that its defaults were read from the namespace's sysctls when it was
+ * made: vde_stackcmd(), which can change them, empties the pool.  Only
+ * the creating process uses the pool (a fork()ed child shares its
+ * descriptors' files with the parent).
+ */
+static int pool_key(int domain, int type, int protocol)
+{
+	int base = type & ~(SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int d = domain == AF_INET ? 0 : domain == AF_INET6 ? 1 : -1;
+	int t = base == SOCK_STREAM ? 0 : base == SOCK_DGRAM ? 1 : -1;
+
+	if (protocol != 0 || d < 0 || t < 0)
+		return -1;
+	return d * 2 + t;
+}
+
+static void pool_flush(struct vdestack *s, bool locked)
+{
+	unsigned int k;
+
+	if (locked)
+		pthread_mutex_lock(&s->pool_lock);
+	for (k = 0; k < sizeof(s->pool) / sizeof(s->pool[0]); k++) {
+		while (s->pool[k].n)
+			close(s->pool[k].fd[--s->pool[k].n]);
+		s->pool[k].batch = 0;
+	}
+	if (locked)
+		pthread_mutex_unlock(&s->pool_lock);
+}
+
+/* A socket of kind @key from the pool, refilled on a miss; -errno. */
+static int pool_get(struct vdestack *s, int key, int domain, int type,
+		    char *msg, size_t msglen)
+{
+	struct vs_pool *p = &s->pool[key];
+	int args[3] = { domain, type | SOCK_CLOEXEC, 0 };
+	int got[VS_SOCKET_BATCH_MAX], fd = -1, r, i;
+	unsigned int want;
+
+	pthread_mutex_lock(&s->pool_lock);
+	if (p->n)
+		fd = p->fd[--p->n];
+	want = p->batch ? p->batch : 1;
+	if (fd < 0)
+		p->batch = want * 2 > VS_SOCKET_BATCH_MAX ? VS_SOCKET_BATCH_MAX
+							  : want * 2;
+	pthread_mutex_unlock(&s->pool_lock);
+	if (fd >= 0)
+		return fd;
+
+	r = vs_agent_sockets(s, args, want, got, msg, msglen);
+	if (r == -EMFILE && want > 1)
+		r = vs_agent_sockets(s, args, 1, got, msg, msglen);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&s->pool_lock);
+	for (i = 1; i < r; i++) {
+		if (p->n < VS_SOCKET_BATCH_MAX)
+			p->fd[p->n++] = got[i];
+		else
+			close(got[i]);
+	}
+	pthread_mutex_unlock(&s->pool_lock);
+	return got[0];
 }
 
 /* socket in the stack; -errno, and the thread's message set. */
@@ -408,10 +492,24 @@ int vs_msocket(struct vdestack *s, int domain, int type, int protocol)
 {
 	int args[3] = { domain, type | SOCK_CLOEXEC, protocol };
 	char msg[160] = "";
-	int fd = -1, r;
+	int fd = -1, r, key = pool_key(domain, type, protocol);
 
-	r = vs_agent_call(s, VS_OP_SOCKET, args, NULL, 0, NULL, 0, &fd, msg,
-			  sizeof(msg));
+	if (key >= 0 && getpid() == s->owner) {
+		r = pool_get(s, key, domain,
+			     type & ~(SOCK_CLOEXEC | SOCK_NONBLOCK), msg,
+			     sizeof(msg));
+		if (r >= 0) {
+			fd = r;
+			if ((type & SOCK_NONBLOCK) &&
+			    fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+				r = -errno;
+				close(fd);
+			}
+		}
+	} else {
+		r = vs_agent_call(s, VS_OP_SOCKET, args, NULL, 0, NULL, 0, &fd,
+				  msg, sizeof(msg));
+	}
 	if (r < 0) {
 		vs_set_errmsg("%s", msg[0] ? msg : strerror(-r));
 		return r;
@@ -465,6 +563,10 @@ VS_EXPORT int vde_stackcmd(struct vdestack *s, const char *stackcmd)
 		free(buf);
 		return fail(r, "vde_stackcmd: the stack is being deleted");
 	}
+	/* commands may change the sysctls new sockets read their defaults
+	 * from: sockets made before must not be handed out after */
+	if (getpid() == s->owner)
+		pool_flush(s, true);
 	/* a closed stdio fd is passed as /dev/null */
 	for (i = 0; i < 3; i++)
 		if (fcntl(i, F_GETFD) < 0)

@@ -35,6 +35,8 @@ struct vdeconn;
  * @be:		backend descriptor, or NULL for a stack without network
  * @be_priv:	backend state
  * @ifname:	interface name in the stack
+ * @pool_lock:	protects @pool
+ * @pool:	sockets made ahead, per common kind (see vs_msocket())
  */
 struct vdestack {
 	pthread_mutex_t lock;
@@ -50,6 +52,12 @@ struct vdestack {
 	const struct vdestack_backend *be;
 	void *be_priv;
 	char ifname[IFNAMSIZ];
+	pthread_mutex_t pool_lock;
+	struct vs_pool {
+		unsigned int n;	/* sockets held */
+		unsigned int batch; /* next request size */
+		int fd[16];	/* VS_SOCKET_BATCH_MAX */
+	} pool[4];
 };
 
 /* errmsg.c */
@@ -66,6 +74,8 @@ const char *vs_backend_dir(void);
 int vs_agent_spawn(struct vdestack *s, char *msg, size_t msglen);
 
 /* agent.c (library side of the protocol) */
+int vs_agent_sockets(struct vdestack *s, const int *args, unsigned int want,
+		     int *fds, char *msg, size_t msglen);
 int vs_agent_call(struct vdestack *s, int op, const int *args,
 		  const void *payload, size_t len, const int *fds,
 		  unsigned int nfds, int *rfd, char *msg, size_t msglen);

@@ -72,6 +72,16 @@ static void reply(int fd, uint32_t op, int ret, int sendfd, const char *fmt,
 	vs_fd_send(fd, &r, sizeof(r), NULL, 0, &sendfd, sendfd >= 0 ? 1 : 0);
 }
 
+/* A reply carrying several fds (VS_OP_SOCKETS). */
+static void reply_fds(int fd, uint32_t op, int ret, const int *fds,
+		      unsigned int n)
+{
+	struct vs_reply r = { .magic = VS_AGENT_MAGIC, .op = op, .ret = ret };
+
+	r.pid = getpid();
+	vs_fd_send(fd, &r, sizeof(r), NULL, 0, fds, n);
+}
+
 static void closeall(int *fds, unsigned int n)
 {
 	while (n)
@@ -246,6 +256,32 @@ static void serve(void)
 			else
 				reply(out, req.op, 0, fd, NULL);
 			break;
+		case VS_OP_SOCKETS: {
+			int made[VS_SOCKET_BATCH_MAX];
+			uint32_t want = 0;
+			unsigned int k = 0;
+
+			if (req.len == sizeof(want))
+				memcpy(&want, buf + sizeof(req), sizeof(want));
+			if (want < 1 || want > VS_SOCKET_BATCH_MAX) {
+				reply(out, req.op, -EINVAL, -1, "bad count");
+				break;
+			}
+			while (k < want) {
+				int f = socket(req.arg[0], req.arg[1],
+					       req.arg[2]);
+
+				if (f < 0)
+					break;
+				made[k++] = f;
+			}
+			if (k == 0)
+				reply(out, req.op, -errno, -1, "socket: %m");
+			else
+				reply_fds(out, req.op, (int)k, made, k);
+			closeall(made, k);
+			break;
+		}
 		default:
 			reply(out, req.op, -EOPNOTSUPP, -1, "unknown request");
 		}
