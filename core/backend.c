@@ -673,7 +673,8 @@ int vs_backend_auto(const struct vdestack_backend **be, char *msg,
 			 dir);
 		return -EMFILE;
 	}
-	qsort(cand, n, sizeof(*cand), prio_cmp);
+	if (n)
+		qsort(cand, n, sizeof(*cand), prio_cmp);
 	used = (size_t)snprintf(msg, msglen, "no usable backend in %s%s", dir,
 				n ? "" : " (none installed)");
 	for (i = 0; i < n; i++) {
