@@ -25,9 +25,10 @@
  * application died) ends the agent; runners and commands die with it
  * through PR_SET_PDEATHSIG.  No polling of any kind.
  */
-#include <cap-ng.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -297,6 +298,32 @@ static void serve(void)
  *
  * Return: 0, or -errno with @what naming the failed step.
  */
+/*
+ * keep_net_caps() - effective, permitted and inheritable sets: exactly the
+ * four network capabilities (a raw capset(2): the agent is linked
+ * statically and needs nothing else from libcap-ng).
+ */
+static int keep_net_caps(void)
+{
+	static const int keep[] = { CAP_NET_ADMIN, CAP_NET_RAW,
+				    CAP_NET_BIND_SERVICE, CAP_NET_BROADCAST };
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	unsigned int i;
+
+	memset(data, 0, sizeof(data));
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		uint32_t bit = 1U << (keep[i] & 31);
+
+		data[keep[i] >> 5].effective |= bit;
+		data[keep[i] >> 5].permitted |= bit;
+		data[keep[i] >> 5].inheritable |= bit;
+	}
+	return syscall(SYS_capset, &hdr, data);
+}
+
 static int setup(const char **what)
 {
 	struct sigaction sa = { .sa_handler = SIG_DFL };
@@ -332,13 +359,8 @@ static int setup(const char **what)
 	 * ambient sets; make it explicit (and independent of how we were
 	 * started) that nothing but the four network capabilities remains.
 	 */
-	capng_clear(CAPNG_SELECT_BOTH);
-	capng_updatev(CAPNG_ADD,
-		      CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_INHERITABLE,
-		      CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE,
-		      CAP_NET_BROADCAST, -1);
-	if (capng_apply(CAPNG_SELECT_CAPS) < 0) {
-		*what = "capng_apply";
+	if (keep_net_caps() < 0) {
+		*what = "capset";
 		return -EPERM;
 	}
 	for (sig = 0; sig <= CAP_LAST_CAP; sig++)
