@@ -73,23 +73,47 @@ struct spawn_err {
 	char what[60];
 };
 
-static int write_str(const char *file, const char *s)
+/*
+ * Everything the child runs is below, down to agent_child(): raw system
+ * calls and plain loops only.  In the vfork mode the child shares the
+ * application's memory; in the fork mode (valgrind, ThreadSanitizer) it is
+ * a copy taken while other threads may hold locks (malloc's, stdio's, or a
+ * sanitizer's own, which its interceptors of open(), write(), sigaction()
+ * or _exit() would wait for forever).  So no libc wrapper that a tool may
+ * intercept, and no instrumentation (NO_TSAN).
+ */
+#if defined(__SANITIZE_THREAD__)
+#define NO_TSAN __attribute__((no_sanitize_thread, noinline))
+#else
+#define NO_TSAN
+#endif
+
+NO_TSAN static long sys_ret(long r)
 {
-	int fd = open(file, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
+	return r < 0 ? -errno : r;
+}
+
+NO_TSAN static int write_str(const char *file, const char *s)
+{
+	long fd = sys_ret(syscall(SYS_openat, AT_FDCWD, file,
+				  O_WRONLY | O_CLOEXEC));
+	size_t len = 0;
+	long n;
 
 	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n < 0 ? -errno : 0;
+		return (int)fd;
+	while (s[len])
+		len++;
+	n = sys_ret(syscall(SYS_write, fd, s, len));
+	syscall(SYS_close, fd);
+	return n < 0 ? (int)n : 0;
 }
 
 /* "ID ID 1\n" without stdio: the child must not touch shared locks */
-static void fmt_map(char *buf, unsigned long id)
+NO_TSAN static void fmt_map(char *buf, unsigned long id)
 {
 	char num[24];
-	int i = 0, k = 0;
+	int i = 0, k = 0, j;
 
 	do
 		num[i++] = (char)('0' + id % 10);
@@ -97,23 +121,33 @@ static void fmt_map(char *buf, unsigned long id)
 	while (i)
 		buf[k++] = num[--i];
 	buf[k] = ' ';
-	memcpy(buf + k + 1, buf, (size_t)k);
-	memcpy(buf + 2 * k + 1, " 1\n", 4);
+	for (j = 0; j < k; j++)
+		buf[k + 1 + j] = buf[j];
+	buf[2 * k + 1] = ' ';
+	buf[2 * k + 2] = '1';
+	buf[2 * k + 3] = '\n';
+	buf[2 * k + 4] = '\0';
 }
 
-static int child_fail(struct spawn_arg *a, const char *what, int err)
+NO_TSAN __attribute__((noreturn)) static void child_exit(int status)
+{
+	for (;;)
+		syscall(SYS_exit_group, status);
+}
+
+NO_TSAN static int child_fail(struct spawn_arg *a, const char *what, int err)
 {
 	a->what = what;
 	a->err = err ? err : EIO;
 	if (a->errfd >= 0) {
 		struct spawn_err e = { .err = a->err };
-		ssize_t n;
+		size_t i;
 
-		strncpy(e.what, what, sizeof(e.what) - 1);
-		n = write(a->errfd, &e, sizeof(e));
-		(void)n;
+		for (i = 0; i + 1 < sizeof(e.what) && what[i]; i++)
+			e.what[i] = what[i];
+		syscall(SYS_write, a->errfd, &e, sizeof(e));
 	}
-	_exit(127);
+	child_exit(127);
 }
 
 /*
@@ -137,35 +171,41 @@ static int child_fail(struct spawn_arg *a, const char *what, int err)
 #endif
 
 /* fork-style: returns in the child like fork(); the child runs @fn */
-static pid_t clone_fork(int (*fn)(void *), void *arg, int flags, int *pidfd)
+NO_TSAN static pid_t clone_fork(int (*fn)(void *), void *arg, int flags,
+				int *pidfd)
 {
 	long pid = syscall(SYS_clone, (unsigned long)flags, 0UL, pidfd, 0UL,
 			   0UL);
 
 	if (pid == 0)
-		_exit(fn(arg));
+		child_exit(fn(arg));
 	return (pid_t)pid;
 }
 
-static int agent_child(void *arg)
+/* the kernel's struct sigaction (rt_sigaction), x86-64 and most others */
+struct ksigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	unsigned long mask;
+};
+
+NO_TSAN static int agent_child(void *arg)
 {
 	struct spawn_arg *a = arg;
 	struct __user_cap_header_struct hdr = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
 	};
 	struct __user_cap_data_struct data[2];
-	struct sigaction sa = { .sa_handler = SIG_DFL };
+	struct ksigaction dfl = { .handler = SIG_DFL }, old;
 	char map[64];
 	int sig, cap, r;
 
 	/* no application handler may run on this shared memory */
-	for (sig = 1; sig < NSIG; sig++) {
-		struct sigaction old;
-
-		if (!sigaction(sig, NULL, &old) &&
-		    old.sa_handler != SIG_IGN && old.sa_handler != SIG_DFL)
-			sigaction(sig, &sa, NULL);
-	}
+	for (sig = 1; sig < NSIG; sig++)
+		if (!syscall(SYS_rt_sigaction, sig, NULL, &old, 8) &&
+		    old.handler != SIG_IGN && old.handler != SIG_DFL)
+			syscall(SYS_rt_sigaction, sig, &dfl, NULL, 8);
 
 	fmt_map(map, a->uid);
 	r = write_str("/proc/self/uid_map", map);
@@ -182,7 +222,8 @@ static int agent_child(void *arg)
 	for (cap = 0; cap < 64; cap++) {
 		if (NETCAPS & (1ULL << cap))
 			continue;
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno == EINVAL)
+		if (syscall(SYS_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
+		    errno == EINVAL)
 			break; /* past the kernel's last capability */
 	}
 	if (syscall(SYS_capget, &hdr, data) < 0)
@@ -193,18 +234,18 @@ static int agent_child(void *arg)
 		child_fail(a, "capset", errno);
 	for (cap = 0; cap < 64; cap++)
 		if (NETCAPS & (1ULL << cap))
-			if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0,
-				  0) < 0)
+			if (syscall(SYS_prctl, PR_CAP_AMBIENT,
+				    PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
 				child_fail(a, "raising ambient capabilities",
 					   errno);
 
 	if (a->ctl != VS_AGENT_CTL_FD) {
-		if (dup2(a->ctl, VS_AGENT_CTL_FD) < 0)
+		if (syscall(SYS_dup2, a->ctl, VS_AGENT_CTL_FD) < 0)
 			child_fail(a, "dup2", errno);
-	} else if (fcntl(a->ctl, F_SETFD, 0) < 0) {
+	} else if (syscall(SYS_fcntl, a->ctl, F_SETFD, 0) < 0) {
 		child_fail(a, "fcntl", errno);
 	}
-	execve(a->path, a->argv, a->envp);
+	syscall(SYS_execve, a->path, a->argv, a->envp);
 	return child_fail(a, "executing the agent", errno);
 }
 
