@@ -131,25 +131,38 @@ const struct vdestack_services vs_services = {
 	.log = svc_log,
 };
 
-static void agent_stop(struct vdestack *s)
+/* wake every caller blocked on the agent and kill it (it is not reaped) */
+static void agent_kill(struct vdestack *s)
+{
+	if (s->ctl >= 0)
+		shutdown(s->ctl, SHUT_RDWR);
+	/* kill() only where pidfd_send_signal is missing (valgrind): the
+	 * agent is our unreaped child, its pid cannot be reused */
+	if (s->agent_pidfd >= 0 &&
+	    syscall(SYS_pidfd_send_signal, s->agent_pidfd, SIGKILL, NULL, 0) <
+		    0 &&
+	    errno == ENOSYS)
+		kill(s->agent_pid, SIGKILL);
+}
+
+static void agent_reap(struct vdestack *s)
 {
 	siginfo_t si;
 
-	if (s->ctl >= 0)
-		shutdown(s->ctl, SHUT_RDWR);
-	if (s->agent_pidfd >= 0) {
-		/* kill() only where pidfd_send_signal is missing (valgrind):
-		 * the agent is our unreaped child, its pid cannot be reused */
-		if (syscall(SYS_pidfd_send_signal, s->agent_pidfd, SIGKILL,
-			    NULL, 0) < 0 && errno == ENOSYS)
-			kill(s->agent_pid, SIGKILL);
-		while (waitid(P_PIDFD, (id_t)s->agent_pidfd, &si,
-			      WEXITED | __WALL) < 0 &&
-		       errno == EINTR)
-			;
-		close(s->agent_pidfd);
-		s->agent_pidfd = -1;
-	}
+	if (s->agent_pidfd < 0)
+		return;
+	while (waitid(P_PIDFD, (id_t)s->agent_pidfd, &si, WEXITED | __WALL) <
+		       0 &&
+	       errno == EINTR)
+		;
+	close(s->agent_pidfd);
+	s->agent_pidfd = -1;
+}
+
+static void agent_stop(struct vdestack *s)
+{
+	agent_kill(s);
+	agent_reap(s);
 }
 
 /*
@@ -391,7 +404,8 @@ VS_EXPORT void vde_delstack(struct vdestack *s)
 	pthread_mutex_lock(&s->lock);
 	s->dying = true;
 	pthread_mutex_unlock(&s->lock);
-	agent_stop(s);
+	/* the agent dies while the backend is taken down: reaped last */
+	agent_kill(s);
 
 	pthread_mutex_lock(&s->lock);
 	while (s->refs)
@@ -402,6 +416,7 @@ VS_EXPORT void vde_delstack(struct vdestack *s)
 		s->be->destroy(s->be_priv);
 	if (s->conn)
 		vde_close(s->conn);
+	agent_reap(s);
 	close(s->ctl);
 	pool_flush(s, false);
 	pthread_mutex_destroy(&s->pool_lock);
