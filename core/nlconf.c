@@ -1554,6 +1554,29 @@ VS_EXPORT int vde_stack_set_mac(struct vdestack *stack, const char *ifname,
 }
 
 /**
+ * nlc_addr_call() - vde_stack_addr_add() and vde_stack_addr_del()
+ * @stack:	the stack
+ * @ifname:	interface name, NULL for the stack's interface
+ * @cidr:	see nlc_addr_change()
+ * @add:	true to add, false to delete
+ *
+ * Return: 0, or -1 with errno set.
+ */
+static int nlc_addr_call(struct vdestack *stack, const char *ifname,
+			 const char *cidr, bool add)
+{
+	struct nlconf c;
+	int err;
+
+	err = nlc_open(&c, stack);
+	if (err < 0)
+		return nlc_ret(err);
+	err = nlc_addr_change(&c, ifname, cidr, add);
+	nlc_close(&c);
+	return nlc_ret(err);
+}
+
+/**
  * vde_stack_addr_add() - add an IPv4 or IPv6 address to an interface
  * @stack:	the stack
  * @ifname:	interface name, NULL for the stack's interface
@@ -1565,15 +1588,7 @@ VS_EXPORT int vde_stack_set_mac(struct vdestack *stack, const char *ifname,
 VS_EXPORT int vde_stack_addr_add(struct vdestack *stack, const char *ifname,
 				 const char *cidr)
 {
-	struct nlconf c;
-	int err;
-
-	err = nlc_open(&c, stack);
-	if (err < 0)
-		return nlc_ret(err);
-	err = nlc_addr_change(&c, ifname, cidr, true);
-	nlc_close(&c);
-	return nlc_ret(err);
+	return nlc_addr_call(stack, ifname, cidr, true);
 }
 
 /**
@@ -1587,13 +1602,29 @@ VS_EXPORT int vde_stack_addr_add(struct vdestack *stack, const char *ifname,
 VS_EXPORT int vde_stack_addr_del(struct vdestack *stack, const char *ifname,
 				 const char *cidr)
 {
+	return nlc_addr_call(stack, ifname, cidr, false);
+}
+
+/**
+ * nlc_route_call() - vde_stack_route_add() and vde_stack_route_del()
+ * @stack:	the stack
+ * @dst:	see nlc_parse_dst()
+ * @gw:		gateway address, or NULL
+ * @ifname:	interface name, NULL for the stack's interface
+ * @add:	true to add, false to delete
+ *
+ * Return: 0, or -1 with errno set.
+ */
+static int nlc_route_call(struct vdestack *stack, const char *dst,
+			  const char *gw, const char *ifname, bool add)
+{
 	struct nlconf c;
 	int err;
 
 	err = nlc_open(&c, stack);
 	if (err < 0)
 		return nlc_ret(err);
-	err = nlc_addr_change(&c, ifname, cidr, false);
+	err = nlc_route_change(&c, dst, gw, ifname, add);
 	nlc_close(&c);
 	return nlc_ret(err);
 }
@@ -1611,15 +1642,7 @@ VS_EXPORT int vde_stack_addr_del(struct vdestack *stack, const char *ifname,
 VS_EXPORT int vde_stack_route_add(struct vdestack *stack, const char *dst,
 				  const char *gw, const char *ifname)
 {
-	struct nlconf c;
-	int err;
-
-	err = nlc_open(&c, stack);
-	if (err < 0)
-		return nlc_ret(err);
-	err = nlc_route_change(&c, dst, gw, ifname, true);
-	nlc_close(&c);
-	return nlc_ret(err);
+	return nlc_route_call(stack, dst, gw, ifname, true);
 }
 
 /**
@@ -1634,15 +1657,7 @@ VS_EXPORT int vde_stack_route_add(struct vdestack *stack, const char *dst,
 VS_EXPORT int vde_stack_route_del(struct vdestack *stack, const char *dst,
 				  const char *gw, const char *ifname)
 {
-	struct nlconf c;
-	int err;
-
-	err = nlc_open(&c, stack);
-	if (err < 0)
-		return nlc_ret(err);
-	err = nlc_route_change(&c, dst, gw, ifname, false);
-	nlc_close(&c);
-	return nlc_ret(err);
+	return nlc_route_call(stack, dst, gw, ifname, false);
 }
 
 /**
