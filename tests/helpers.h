@@ -43,6 +43,8 @@
 #include <cmocka.h>
 #include <vdestack.h>
 
+#include "userns.h"
+
 #define HELPERS_SKIP 77
 
 /* Main of every test binary: probe mode, alarm(120), subreaper. */

@@ -5,12 +5,10 @@
  * limit
  */
 #include <dirent.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -188,18 +186,6 @@ static int lowest_free_fd(void)
 	return fd + 2;
 }
 
-static int put(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -1;
-}
-
 ISOLATED_TEST(test_fd_exhaustion_fails_addstack_without_leak)
 {
 	struct leak_snapshot before;
@@ -272,21 +258,16 @@ ISOLATED_TEST(test_namespace_limit_reached_is_reported)
 {
 	struct leak_snapshot before;
 	struct vdestack *s;
-	char map[64];
-	uid_t uid = geteuid();
-	gid_t gid = getegid();
+	int r;
 
 	require_stacks();
 	/* a user namespace of our own, whose net namespace limit is 0:
 	 * limits apply to the namespaces created below it */
-	if (unshare(CLONE_NEWUSER) < 0)
+	r = userns_enter(0, geteuid(), getegid());
+	if (r == USERNS_UNSHARE_FAILED)
 		test_skip("unshare(CLONE_NEWUSER): %m");
-	snprintf(map, sizeof(map), "%u %u 1", uid, uid);
-	CHECK_OK(put("/proc/self/uid_map", map));
-	CHECK_OK(put("/proc/self/setgroups", "deny"));
-	snprintf(map, sizeof(map), "%u %u 1", gid, gid);
-	CHECK_OK(put("/proc/self/gid_map", map));
-	if (put("/proc/sys/user/max_net_namespaces", "0") < 0)
+	CHECK_MSG(r == 0, "mapping our ids in a user namespace: %m");
+	if (proc_write("/proc/sys/user/max_net_namespaces", "0") < 0)
 		test_skip("cannot lower user.max_net_namespaces: %m");
 	leak_snapshot(&before);
 	errno = 0;

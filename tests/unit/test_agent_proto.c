@@ -28,6 +28,7 @@
 #include "agent_proto.h"
 #include "fdpass.h"
 #include "stackcmd_parse.h"
+#include "userns.h"
 
 static void test_fd_send_recv_passes_descriptors(void **state)
 {
@@ -120,30 +121,6 @@ static void find_agent(void)
 		 "%s/../../lib/vdestack/vdestack-agent", self);
 }
 
-static void put(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-
-	if (fd < 0 || write(fd, s, strlen(s)) < 0)
-		_exit(125);
-	close(fd);
-}
-
-static void become_ns_root(void)
-{
-	char map[64];
-	uid_t uid = geteuid();
-	gid_t gid = getegid();
-
-	if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0)
-		_exit(125);
-	snprintf(map, sizeof(map), "0 %u 1", uid);
-	put("/proc/self/uid_map", map);
-	put("/proc/self/setgroups", "deny");
-	snprintf(map, sizeof(map), "0 %u 1", gid);
-	put("/proc/self/gid_map", map);
-}
-
 static int agent_start(void **state)
 {
 	struct agent *a = calloc(1, sizeof(*a));
@@ -164,8 +141,8 @@ static int agent_start(void **state)
 		 * raises ambient capabilities: tested by the integration
 		 * suite).
 		 */
-		if (geteuid() != 0)
-			become_ns_root();
+		if (geteuid() != 0 && userns_enter(CLONE_NEWNET, 0, 0) < 0)
+			_exit(125);
 		dup2(sv[1], VS_AGENT_CTL_FD);
 		execl(agent_path, "vdestack-agent", (char *)NULL);
 		_exit(126);
