@@ -346,6 +346,27 @@ int run_isolated(void (*body)(void), const char *name, int timeout_s)
 	return rc;
 }
 
+int run_table_group(CMUnitTestFunction runner, const void *table, size_t nrows,
+		    size_t row_size, const struct CMUnitTest *others,
+		    size_t nothers)
+{
+	/* cmocka names the group after the array: "tests", as elsewhere */
+	struct CMUnitTest tests[nrows + nothers];
+	size_t i;
+
+	for (i = 0; i < nrows; i++) {
+		const char *row = (const char *)table + i * row_size;
+
+		tests[i] = (struct CMUnitTest){
+			.name = *(const char *const *)row,
+			.test_func = runner,
+			.initial_state = (void *)row,
+		};
+	}
+	memcpy(tests + nrows, others, nothers * sizeof(*others));
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
+
 double now_s(void)
 {
 	struct timespec ts;

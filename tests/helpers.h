@@ -53,18 +53,66 @@ void helpers_init(int argc, char **argv);
 /* Run @body in a child process with a @timeout_s limit; Return: 0 pass. */
 int run_isolated(void (*body)(void), const char *name, int timeout_s);
 
+/* cmocka's verdict on what run_isolated() returned */
+#define ISOLATED_VERDICT(r)                                                    \
+	do {                                                                   \
+		if ((r) == HELPERS_SKIP)                                       \
+			skip();                                                \
+		assert_int_equal((r), 0);                                      \
+	} while (0)
+
 #define ISOLATED_TEST_T(name, timeout)                                         \
 	static void name##_body(void);                                         \
 	static void name(void **state)                                         \
 	{                                                                      \
 		int r_ = run_isolated(name##_body, #name, timeout);            \
 		(void)state;                                                   \
-		if (r_ == HELPERS_SKIP)                                        \
-			skip();                                                \
-		assert_int_equal(r_, 0);                                       \
+		ISOLATED_VERDICT(r_);                                          \
 	}                                                                      \
 	static void name##_body(void)
 #define ISOLATED_TEST(name) ISOLATED_TEST_T(name, 60)
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Tables of isolated tests.  ISOLATED_TABLE_TEST_T(runner, type, timeout)
+ * followed by a body runs the body for one row, "const type *row", in a
+ * child process like ISOLATED_TEST_T().  Each row of the table is a cmocka
+ * test of its own, named by the row's first member "const char *name", so
+ * a failure names the row and VDESTACK_TEST_FILTER selects it; cmocka
+ * hands the row to @runner as the test's initial state.
+ * run_table_tests(runner, table, tests) runs the rows, then @tests.
+ */
+#define ISOLATED_TABLE_TEST_T(runner, type, timeout)                           \
+	static const type *runner##_row;                                       \
+	static void runner##_body(const type *row);                            \
+	static void runner##_isolated(void)                                    \
+	{                                                                      \
+		runner##_body(runner##_row);                                   \
+	}                                                                      \
+	static void runner(void **state)                                       \
+	{                                                                      \
+		int r_;                                                        \
+		runner##_row = *state;                                         \
+		r_ = run_isolated(runner##_isolated, runner##_row->name,       \
+				  timeout);                                    \
+		ISOLATED_VERDICT(r_);                                          \
+	}                                                                      \
+	static void runner##_body(const type *row)
+#define ISOLATED_TABLE_TEST(runner, type)                                      \
+	ISOLATED_TABLE_TEST_T(runner, type, 60)
+
+#define run_table_tests(runner, table, tests)                                  \
+	({                                                                     \
+		_Static_assert(offsetof(__typeof__((table)[0]), name) == 0,    \
+			       "a table row starts with its name");            \
+		run_table_group(runner, table, ARRAY_SIZE(table),              \
+				sizeof((table)[0]), tests, ARRAY_SIZE(tests)); \
+	})
+/* Run one cmocka group: a test per row of @table, then @others. */
+int run_table_group(CMUnitTestFunction runner, const void *table, size_t nrows,
+		    size_t row_size, const struct CMUnitTest *others,
+		    size_t nothers);
 
 /* Failure inside an isolated body: print and _exit(1). */
 void check_fail(const char *file, int line, const char *fmt, ...)
