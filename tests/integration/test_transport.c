@@ -5,10 +5,13 @@
  * Each test builds two stacks joined by one VDE network, configures them
  * with /bin/ip through vde_stackcmd() and moves pseudo-random data from a
  * vde_msocket() client in one stack to a server in the other, comparing
- * every byte.
+ * every byte.  One test per network kind, MTU and IP version: the rows of
+ * transport_cases[], run by test_transport().
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -41,180 +44,188 @@ static void tcp_between(const char *ua, const char *ub, int v6, int mtu,
 	vde_delstack(b);
 }
 
-static void tcp_on_seqpacket(int v6, int mtu, size_t n)
-{
-	int w[2];
-	char *u0, *u1;
+/* The kinds of VDE network a case can join its two stacks by. */
+enum net_kind {
+	NET_SEQPACKET, /* a socketpair, seqpacket:// on each end */
+	NET_SWITCH,    /* switch:// (daemonless) and a vde:// client */
+	NET_HUB,       /* hub:// (daemonless) and a vde:// client */
+	NET_PTP,       /* ptp:// on both */
+	NET_UDP,       /* udp:// on loopback, each end to the other */
+	NET_VDE2,      /* vde:// to a vde_switch of vde2 */
+	NET_VXVDE,     /* vxvde:// multicast on both */
+};
 
-	require_network();
-	CHECK_OK(wire_pair(w));
-	u0 = seqpacket_url(w[0]);
-	u1 = seqpacket_url(w[1]);
-	tcp_between(u0, u1, v6, mtu, n);
-	free(u0);
-	free(u1);
-}
-
-ISOLATED_TEST(test_tcp_over_seqpacket_socketpair)
-{
-	tcp_on_seqpacket(0, 0, 8 * MB);
-}
-
-ISOLATED_TEST(test_tcp_ipv6_over_seqpacket_socketpair)
-{
-	tcp_on_seqpacket(1, 0, 8 * MB);
-}
-
-ISOLATED_TEST(test_tcp_mtu_9000_over_seqpacket_byte_for_byte)
-{
-	tcp_on_seqpacket(0, 9000, 16 * MB);
-}
-
-ISOLATED_TEST(test_tcp_ipv6_mtu_9000_over_seqpacket_byte_for_byte)
-{
-	tcp_on_seqpacket(1, 9000, 16 * MB);
-}
-
-ISOLATED_TEST(test_tcp_over_daemonless_switch_and_vde_client)
-{
-	char *dir, *sw, *ua, *ub;
-
-	require_network();
-	dir = make_tmpdir();
-	sw = path_in(dir, "sw");
-	if (asprintf(&ua, "switch://%s", sw) < 0 ||
-	    asprintf(&ub, "vde://%s", sw) < 0)
-		abort();
-	tcp_between(ua, ub, 0, 0, 4 * MB);
-	remove_tree(dir);
-}
-
-ISOLATED_TEST(test_tcp_over_daemonless_hub_and_vde_client)
-{
-	char *dir, *hub, *ua, *ub;
-
-	require_network();
-	dir = make_tmpdir();
-	hub = path_in(dir, "hub");
-	if (asprintf(&ua, "hub://%s", hub) < 0 ||
-	    asprintf(&ub, "vde://%s", hub) < 0)
-		abort();
-	tcp_between(ua, ub, 0, 0, 4 * MB);
-	remove_tree(dir);
-}
-
-ISOLATED_TEST(test_tcp_ipv6_over_daemonless_switch)
-{
-	char *dir, *sw, *ua, *ub;
-
-	require_network();
-	dir = make_tmpdir();
-	sw = path_in(dir, "sw");
-	if (asprintf(&ua, "switch://%s", sw) < 0 ||
-	    asprintf(&ub, "vde://%s", sw) < 0)
-		abort();
-	tcp_between(ua, ub, 1, 0, 4 * MB);
-	remove_tree(dir);
-}
-
-ISOLATED_TEST(test_tcp_over_ptp)
-{
-	char *dir, *sock, *u;
-
-	require_network();
-	dir = make_tmpdir();
-	sock = path_in(dir, "ptp");
-	if (asprintf(&u, "ptp://%s", sock) < 0)
-		abort();
-	tcp_between(u, u, 0, 0, 4 * MB);
-	remove_tree(dir);
-}
-
-ISOLATED_TEST(test_tcp_over_udp_on_loopback)
-{
-	int port[2];
+/**
+ * struct net - a network and what to remove after it
+ * @ua:		VDE URL of stack a
+ * @ub:		VDE URL of stack b (the same as @ua for a shared network)
+ * @dir:	temporary directory, or NULL
+ * @sw:		vde_switch (NET_VDE2), zeroed otherwise
+ */
+struct net {
 	char *ua, *ub;
-
-	require_network();
-	free_udp_ports(port, 2);
-	if (asprintf(&ua, "udp://127.0.0.1:%d->127.0.0.1:%d", port[0],
-		     port[1]) < 0 ||
-	    asprintf(&ub, "udp://127.0.0.1:%d->127.0.0.1:%d", port[1],
-		     port[0]) < 0)
-		abort();
-	tcp_between(ua, ub, 0, 0, 4 * MB);
-}
-
-ISOLATED_TEST(test_tcp_mtu_9000_over_udp_on_loopback)
-{
-	int port[2];
-	char *ua, *ub;
-
-	require_network();
-	free_udp_ports(port, 2);
-	if (asprintf(&ua, "udp://127.0.0.1:%d->127.0.0.1:%d", port[0],
-		     port[1]) < 0 ||
-	    asprintf(&ub, "udp://127.0.0.1:%d->127.0.0.1:%d", port[1],
-		     port[0]) < 0)
-		abort();
-	tcp_between(ua, ub, 0, 9000, 8 * MB);
-}
-
-ISOLATED_TEST(test_tcp_over_vde2_vde_switch)
-{
+	char *dir;
 	struct vswitch sw;
-	char *dir, *swdir;
+};
 
-	require_network();
-	dir = make_tmpdir();
-	swdir = path_in(dir, "vs");
-	if (vswitch_start(&sw, swdir) < 0) {
-		remove_tree(dir);
-		test_skip("vde_switch (package vde2) not usable");
-	}
-	tcp_between(sw.url, sw.url, 0, 0, 4 * MB);
-	tcp_between(sw.url, sw.url, 1, 0, 2 * MB);
-	vswitch_stop(&sw);
-	remove_tree(dir);
+static char *__attribute__((format(printf, 1, 2))) strf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		abort();
+	return s;
 }
 
-ISOLATED_TEST(test_tcp_over_vxvde_multicast)
+/* A network of @kind, or skip the test where this machine has none. */
+static void net_open(struct net *n, enum net_kind kind)
 {
-	int port[1];
-	char *u;
+	struct vdestack *probe;
+	int w[2], port[2];
+	char *sock;
 
+	memset(n, 0, sizeof(*n));
 	require_network();
-	free_udp_ports(port, 1);
-	/* a group and a port of our own: parallel runs do not meet */
-	if (asprintf(&u, "vxvde://239.255.%d.%d/port=%d", port[0] >> 8,
-		     port[0] & 0xff, port[0]) < 0)
-		abort();
-	/* multicast needs a route on the host (not there in some sandboxes) */
-	struct vdestack *probe = addstack(u, NULL);
-	if (!probe && (errno == ENETUNREACH || errno == ENODEV))
-		test_skip("no multicast route on the host: %m");
-	CHECK_MSG(probe, "vde_addstack(%s): %m", u);
-	vde_delstack(probe);
-	tcp_between(u, u, 0, 0, 4 * MB);
+	switch (kind) {
+	case NET_SEQPACKET:
+		CHECK_OK(wire_pair(w));
+		n->ua = seqpacket_url(w[0]);
+		n->ub = seqpacket_url(w[1]);
+		break;
+	case NET_SWITCH:
+	case NET_HUB:
+		n->dir = make_tmpdir();
+		sock = path_in(n->dir, kind == NET_HUB ? "hub" : "sw");
+		n->ua = strf("%s://%s", kind == NET_HUB ? "hub" : "switch",
+			     sock);
+		n->ub = strf("vde://%s", sock);
+		free(sock);
+		break;
+	case NET_PTP:
+		n->dir = make_tmpdir();
+		sock = path_in(n->dir, "ptp");
+		n->ua = strf("ptp://%s", sock);
+		free(sock);
+		break;
+	case NET_UDP:
+		free_udp_ports(port, 2);
+		n->ua = strf("udp://127.0.0.1:%d->127.0.0.1:%d", port[0],
+			     port[1]);
+		n->ub = strf("udp://127.0.0.1:%d->127.0.0.1:%d", port[1],
+			     port[0]);
+		break;
+	case NET_VDE2:
+		n->dir = make_tmpdir();
+		sock = path_in(n->dir, "vs");
+		if (vswitch_start(&n->sw, sock) < 0) {
+			remove_tree(n->dir);
+			test_skip("vde_switch (package vde2) not usable");
+		}
+		free(sock);
+		n->ua = strf("%s", n->sw.url);
+		break;
+	case NET_VXVDE:
+		free_udp_ports(port, 1);
+		/* a group and a port of our own: parallel runs do not meet */
+		n->ua = strf("vxvde://239.255.%d.%d/port=%d", port[0] >> 8,
+			     port[0] & 0xff, port[0]);
+		/* multicast needs a route on the host (not there in some
+		 * sandboxes) */
+		probe = addstack(n->ua, NULL);
+		if (!probe && (errno == ENETUNREACH || errno == ENODEV))
+			test_skip("no multicast route on the host: %m");
+		CHECK_MSG(probe, "vde_addstack(%s): %m", n->ua);
+		vde_delstack(probe);
+		break;
+	}
+	if (!n->ub) /* both stacks on the same URL */
+		n->ub = strf("%s", n->ua);
+}
+
+static void net_close(struct net *n)
+{
+	free(n->ua);
+	free(n->ub);
+	vswitch_stop(&n->sw);
+	if (n->dir)
+		remove_tree(n->dir);
+	memset(n, 0, sizeof(*n));
+}
+
+/**
+ * struct transport_case - TCP over one kind of network
+ * @name:	the test's name
+ * @net:	the network
+ * @run:	tcp_between() calls made in turn on that network, up to the
+ *		first without bytes (a socketpair carries one only: the
+ *		stacks close its ends)
+ */
+struct transport_case {
+	const char *name;
+	enum net_kind net;
+	struct tcp_run {
+		int v6, mtu;
+		size_t bytes;
+	} run[2];
+};
+
+static const struct transport_case transport_cases[] = {
+	{"test_tcp_over_seqpacket_socketpair", NET_SEQPACKET, {{0, 0, 8 * MB}}},
+	{"test_tcp_ipv6_over_seqpacket_socketpair",
+	 NET_SEQPACKET,
+	 {{1, 0, 8 * MB}}},
+	{"test_tcp_mtu_9000_over_seqpacket_byte_for_byte",
+	 NET_SEQPACKET,
+	 {{0, 9000, 16 * MB}}},
+	{"test_tcp_ipv6_mtu_9000_over_seqpacket_byte_for_byte",
+	 NET_SEQPACKET,
+	 {{1, 9000, 16 * MB}}},
+	{"test_tcp_over_daemonless_switch_and_vde_client",
+	 NET_SWITCH,
+	 {{0, 0, 4 * MB}}},
+	{"test_tcp_over_daemonless_hub_and_vde_client",
+	 NET_HUB,
+	 {{0, 0, 4 * MB}}},
+	{"test_tcp_ipv6_over_daemonless_switch", NET_SWITCH, {{1, 0, 4 * MB}}},
+	{"test_tcp_over_ptp", NET_PTP, {{0, 0, 4 * MB}}},
+	{"test_tcp_over_udp_on_loopback", NET_UDP, {{0, 0, 4 * MB}}},
+	{"test_tcp_mtu_9000_over_udp_on_loopback",
+	 NET_UDP,
+	 {{0, 9000, 8 * MB}}},
+	{"test_tcp_over_vde2_vde_switch",
+	 NET_VDE2,
+	 {{0, 0, 4 * MB}, {1, 0, 2 * MB}}},
+	{"test_tcp_over_vxvde_multicast", NET_VXVDE, {{0, 0, 4 * MB}}},
+};
+
+ISOLATED_TABLE_TEST(test_transport, struct transport_case)
+{
+	const struct tcp_run *r;
+	struct net n;
+
+	net_open(&n, row->net);
+	for (r = row->run; r < row->run + ARRAY_SIZE(row->run) && r->bytes; r++)
+		tcp_between(n.ua, n.ub, r->v6, r->mtu, r->bytes);
+	net_close(&n);
 }
 
 ISOLATED_TEST(test_three_stacks_on_one_switch_reach_each_other)
 {
-	char *dir, *sw, *ua, *ub;
 	struct vdestack *s[3];
 	static const char *const addr[] = {"10.0.0.1", "10.0.0.2", "10.0.0.3"};
+	struct net n;
 
-	require_network();
-	dir = make_tmpdir();
-	sw = path_in(dir, "sw");
-	if (asprintf(&ua, "switch://%s", sw) < 0 ||
-	    asprintf(&ub, "vde://%s", sw) < 0)
-		abort();
+	net_open(&n, NET_SWITCH);
 	for (int i = 0; i < 3; i++) {
 		char cidr[32];
 
-		s[i] = addstack(i ? ub : ua, NULL);
-		CHECK_MSG(s[i], "vde_addstack(%s): %m", i ? ub : ua);
+		s[i] = addstack(i ? n.ub : n.ua, NULL);
+		CHECK_MSG(s[i], "vde_addstack(%s): %m", i ? n.ub : n.ua);
 		snprintf(cidr, sizeof(cidr), "%s/24", addr[i]);
 		CHECK_EQ(stack_up(s[i], cidr), 0);
 	}
@@ -225,31 +236,16 @@ ISOLATED_TEST(test_three_stacks_on_one_switch_reach_each_other)
 	}
 	for (int i = 0; i < 3; i++)
 		vde_delstack(s[i]);
-	remove_tree(dir);
+	net_close(&n);
 }
 
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tcp_over_seqpacket_socketpair),
-		cmocka_unit_test(test_tcp_ipv6_over_seqpacket_socketpair),
-		cmocka_unit_test(
-			test_tcp_mtu_9000_over_seqpacket_byte_for_byte),
-		cmocka_unit_test(
-			test_tcp_ipv6_mtu_9000_over_seqpacket_byte_for_byte),
-		cmocka_unit_test(
-			test_tcp_over_daemonless_switch_and_vde_client),
-		cmocka_unit_test(test_tcp_over_daemonless_hub_and_vde_client),
-		cmocka_unit_test(test_tcp_ipv6_over_daemonless_switch),
-		cmocka_unit_test(test_tcp_over_ptp),
-		cmocka_unit_test(test_tcp_over_udp_on_loopback),
-		cmocka_unit_test(test_tcp_mtu_9000_over_udp_on_loopback),
-		cmocka_unit_test(test_tcp_over_vde2_vde_switch),
-		cmocka_unit_test(test_tcp_over_vxvde_multicast),
 		cmocka_unit_test(
 			test_three_stacks_on_one_switch_reach_each_other),
 	};
 
 	helpers_init(argc, argv);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return run_table_tests(test_transport, transport_cases, tests);
 }
