@@ -40,51 +40,76 @@ static struct vdestack *stack_plain(void)
 	return s;
 }
 
-ISOLATED_TEST(test_stackcmd_success_returns_zero)
+/**
+ * struct status_case - commands on one stack and what each must return
+ * @name:	the test's name
+ * @cmd:	run in turn, up to the first without @cmd and @want (no
+ *		row wants 0 from a NULL command)
+ * @cmd.want:	the exit status, or -errno: -1 with that errno
+ */
+struct status_case {
+	const char *name;
+	struct {
+		const char *cmd;
+		int want;
+	} cmd[6];
+};
+
+static const struct status_case status_cases[] = {
+	{"test_stackcmd_success_returns_zero",
+	 {{"/bin/true", 0}, {"/bin/sh -c 'exit 0'", 0}}},
+	{"test_stackcmd_returns_exit_status",
+	 {{"/bin/false", 1},
+	  {"/bin/sh -c 'exit 2'", 2},
+	  {"/bin/sh -c 'exit 77'", 77}}},
+	{"test_stackcmd_returns_first_failing_status",
+	 {{"/bin/true; /bin/sh -c 'exit 3'; /bin/sh -c 'exit 5'", 3},
+	  {"/bin/true, /bin/true, /bin/sh -c 'exit 4'", 4}}},
+	{"test_stackcmd_signal_death_is_128_plus_signal",
+	 {{"/bin/sh -c 'kill -9 $$'", 128 + 9},
+	  {"/bin/sh -c 'kill -15 $$'", 128 + 15}}},
+	{"test_stackcmd_missing_binary_is_127",
+	 {{"/nonexistent/vdestack-test-binary", 127}}},
+	{"test_stackcmd_relative_path_is_einval",
+	 {{"true", -EINVAL},
+	  {"bin/true", -EINVAL},
+	  {"./true", -EINVAL},
+	  {"/bin/true; true", -EINVAL}}},
+	{"test_stackcmd_empty_null_malformed_are_einval",
+	 {{"", -EINVAL},
+	  {"   ", -EINVAL},
+	  {NULL, -EINVAL},
+	  {"/bin/echo 'unterminated", -EINVAL},
+	  {"/bin/echo \"unterminated", -EINVAL},
+	  /* still usable afterwards */
+	  {"/bin/true", 0}}},
+};
+
+ISOLATED_TABLE_TEST(test_stackcmd_status, struct status_case)
 {
 	struct vdestack *s = stack_plain();
+	size_t i;
 
-	CHECK_EQ(vde_stackcmd(s, "/bin/true"), 0);
-	CHECK_EQ(vde_stackcmd(s, "/bin/sh -c 'exit 0'"), 0);
-	vde_delstack(s);
-}
+	for (i = 0; i < ARRAY_SIZE(row->cmd); i++) {
+		const char *cmd = row->cmd[i].cmd;
+		const char *shown = cmd ? cmd : "NULL";
+		int want = row->cmd[i].want, r, err;
 
-ISOLATED_TEST(test_stackcmd_returns_exit_status)
-{
-	struct vdestack *s = stack_plain();
-
-	CHECK_EQ(vde_stackcmd(s, "/bin/false"), 1);
-	CHECK_EQ(vde_stackcmd(s, "/bin/sh -c 'exit 2'"), 2);
-	CHECK_EQ(vde_stackcmd(s, "/bin/sh -c 'exit 77'"), 77);
-	vde_delstack(s);
-}
-
-ISOLATED_TEST(test_stackcmd_returns_first_failing_status)
-{
-	struct vdestack *s = stack_plain();
-
-	CHECK_EQ(vde_stackcmd(s, "/bin/true; /bin/sh -c 'exit 3'; "
-				 "/bin/sh -c 'exit 5'"),
-		 3);
-	CHECK_EQ(vde_stackcmd(s, "/bin/true, /bin/true, /bin/sh -c 'exit 4'"),
-		 4);
-	vde_delstack(s);
-}
-
-ISOLATED_TEST(test_stackcmd_signal_death_is_128_plus_signal)
-{
-	struct vdestack *s = stack_plain();
-
-	CHECK_EQ(vde_stackcmd(s, "/bin/sh -c 'kill -9 $$'"), 128 + 9);
-	CHECK_EQ(vde_stackcmd(s, "/bin/sh -c 'kill -15 $$'"), 128 + 15);
-	vde_delstack(s);
-}
-
-ISOLATED_TEST(test_stackcmd_missing_binary_is_127)
-{
-	struct vdestack *s = stack_plain();
-
-	CHECK_EQ(vde_stackcmd(s, "/nonexistent/vdestack-test-binary"), 127);
+		if (!cmd && !want)
+			break;
+		errno = 0;
+		r = vde_stackcmd(s, cmd);
+		err = errno;
+		if (want >= 0)
+			CHECK_MSG(r == want, "vde_stackcmd(%s): %d, want %d",
+				  shown, r, want);
+		else
+			CHECK_MSG(r == -1 && err == -want,
+				  "vde_stackcmd(%s): %d errno %d (%s), want -1 "
+				  "errno %d (%s)",
+				  shown, r, err, strerror(err), -want,
+				  strerror(-want));
+	}
 	vde_delstack(s);
 }
 
@@ -97,31 +122,6 @@ ISOLATED_TEST(test_stackcmd_non_executable_file_is_126)
 	CHECK_EQ(stackcmdf(s, "%s", f), 126);
 	vde_delstack(s);
 	remove_tree(dir);
-}
-
-ISOLATED_TEST(test_stackcmd_relative_path_is_einval)
-{
-	struct vdestack *s = stack_plain();
-
-	CHECK_ERRNO(vde_stackcmd(s, "true"), EINVAL);
-	CHECK_ERRNO(vde_stackcmd(s, "bin/true"), EINVAL);
-	CHECK_ERRNO(vde_stackcmd(s, "./true"), EINVAL);
-	CHECK_ERRNO(vde_stackcmd(s, "/bin/true; true"), EINVAL);
-	vde_delstack(s);
-}
-
-ISOLATED_TEST(test_stackcmd_empty_null_malformed_are_einval)
-{
-	struct vdestack *s = stack_plain();
-
-	CHECK_ERRNO(vde_stackcmd(s, ""), EINVAL);
-	CHECK_ERRNO(vde_stackcmd(s, "   "), EINVAL);
-	CHECK_ERRNO(vde_stackcmd(s, NULL), EINVAL);
-	CHECK_ERRNO(vde_stackcmd(s, "/bin/echo 'unterminated"), EINVAL);
-	CHECK_ERRNO(vde_stackcmd(s, "/bin/echo \"unterminated"), EINVAL);
-	/* still usable afterwards */
-	CHECK_EQ(vde_stackcmd(s, "/bin/true"), 0);
-	vde_delstack(s);
 }
 
 ISOLATED_TEST(test_stackcmd_null_stack_is_einval)
@@ -312,14 +312,7 @@ ISOLATED_TEST(test_stackcmd_many_commands_in_sequence)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_stackcmd_success_returns_zero),
-		cmocka_unit_test(test_stackcmd_returns_exit_status),
-		cmocka_unit_test(test_stackcmd_returns_first_failing_status),
-		cmocka_unit_test(test_stackcmd_signal_death_is_128_plus_signal),
-		cmocka_unit_test(test_stackcmd_missing_binary_is_127),
 		cmocka_unit_test(test_stackcmd_non_executable_file_is_126),
-		cmocka_unit_test(test_stackcmd_relative_path_is_einval),
-		cmocka_unit_test(test_stackcmd_empty_null_malformed_are_einval),
 		cmocka_unit_test(test_stackcmd_null_stack_is_einval),
 		cmocka_unit_test(
 			test_stackcmd_semicolon_and_comma_separate_commands),
@@ -339,5 +332,5 @@ int main(int argc, char **argv)
 	};
 
 	helpers_init(argc, argv);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return run_table_tests(test_stackcmd_status, status_cases, tests);
 }
