@@ -19,7 +19,7 @@
  * with vde_stack_config() (10.0.0.1/24 + fd00::1/64 and .2/::2) and check
  * TCP both ways and UDP echoes (fragmented sizes included) byte for byte,
  * vhost-net to vhost-net and vhost-net to tap, IPv4 and IPv6, MTU 1500
- * and 9000.
+ * and 9000: one test per row of traffic_cases[].
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -436,84 +436,62 @@ ISOLATED_TEST(test_vhost_bad_options_fail_with_einval_naming_them)
 
 /* ------------------------------------------------------ data, both ends */
 
-ISOLATED_TEST_T(test_vhost_to_vhost_ipv4_mtu1500, 120)
-{
-	require_vhost();
-	traffic(OPT_VHOST, OPT_VHOST, 0, 1500, 4 * MB);
-}
+/**
+ * struct traffic_case - traffic() between stacks made with given options
+ * @name:	the test's name
+ * @run:	traffic() calls made in turn, up to the first without bytes
+ */
+struct traffic_case {
+	const char *name;
+	struct traffic_run {
+		const char *opt_a, *opt_b;
+		int v6, mtu;
+		size_t tcp_bytes;
+	} run[2];
+};
 
-ISOLATED_TEST_T(test_vhost_to_vhost_ipv6_mtu1500, 120)
-{
-	require_vhost();
-	traffic(OPT_VHOST, OPT_VHOST, 1, 1500, 4 * MB);
-}
+static const struct traffic_case traffic_cases[] = {
+	{"test_vhost_to_vhost_ipv4_mtu1500",
+	 {{OPT_VHOST, OPT_VHOST, 0, 1500, 4 * MB}}},
+	{"test_vhost_to_vhost_ipv6_mtu1500",
+	 {{OPT_VHOST, OPT_VHOST, 1, 1500, 4 * MB}}},
+	{"test_vhost_to_vhost_ipv4_mtu9000",
+	 {{OPT_VHOST, OPT_VHOST, 0, 9000, 8 * MB}}},
+	{"test_vhost_to_vhost_ipv6_mtu9000",
+	 {{OPT_VHOST, OPT_VHOST, 1, 9000, 8 * MB}}},
+	{"test_vhost_to_tap_ipv4_mtu1500",
+	 {{OPT_VHOST, OPT_TAP, 0, 1500, 4 * MB}}},
+	{"test_vhost_to_tap_ipv6_mtu1500",
+	 {{OPT_TAP, OPT_VHOST, 1, 1500, 4 * MB}}},
+	{"test_vhost_to_tap_ipv4_mtu9000",
+	 {{OPT_TAP, OPT_VHOST, 0, 9000, 8 * MB}}},
+	{"test_vhost_to_tap_ipv6_mtu9000",
+	 {{OPT_VHOST, OPT_TAP, 1, 9000, 8 * MB}}},
+	/* the paths the options select: plain frames, whole-frame RX
+	 * buffers, small rings (super-frames then span a quarter of the RX
+	 * ring) */
+	{"test_vhost_without_offloads_ipv4_and_ipv6",
+	 {{OPT_VHOST ",offload=0", OPT_VHOST ",offload=0", 0, 1500, 2 * MB},
+	  {OPT_VHOST ",offload=0", OPT_TAP, 1, 9000, 4 * MB}}},
+	{"test_vhost_whole_frame_rx_buffers",
+	 {{OPT_VHOST ",mrg_rxbuf=0", OPT_VHOST ",mrg_rxbuf=0", 0, 1500, 4 * MB},
+	  {OPT_VHOST ",mrg_rxbuf=0,offload=0", OPT_VHOST, 1, 9000, 4 * MB}}},
+	{"test_vhost_smallest_and_largest_rings",
+	 {{OPT_VHOST ",ring=64", OPT_VHOST ",ring=1024", 0, 9000, 8 * MB},
+	  {OPT_VHOST ",ring=64", OPT_TAP, 1, 1500, 4 * MB}}},
+	{"test_vhost_worker_busy_polling",
+	 {{OPT_VHOST ",busyloop=50", OPT_VHOST ",busyloop=1000", 0, 1500,
+	   4 * MB}}},
+};
 
-ISOLATED_TEST_T(test_vhost_to_vhost_ipv4_mtu9000, 120)
+ISOLATED_TABLE_TEST_T(test_vhost_traffic, struct traffic_case, 120)
 {
-	require_vhost();
-	traffic(OPT_VHOST, OPT_VHOST, 0, 9000, 8 * MB);
-}
+	const struct traffic_run *r;
 
-ISOLATED_TEST_T(test_vhost_to_vhost_ipv6_mtu9000, 120)
-{
 	require_vhost();
-	traffic(OPT_VHOST, OPT_VHOST, 1, 9000, 8 * MB);
-}
-
-ISOLATED_TEST_T(test_vhost_to_tap_ipv4_mtu1500, 120)
-{
-	require_vhost();
-	traffic(OPT_VHOST, OPT_TAP, 0, 1500, 4 * MB);
-}
-
-ISOLATED_TEST_T(test_vhost_to_tap_ipv6_mtu1500, 120)
-{
-	require_vhost();
-	traffic(OPT_TAP, OPT_VHOST, 1, 1500, 4 * MB);
-}
-
-ISOLATED_TEST_T(test_vhost_to_tap_ipv4_mtu9000, 120)
-{
-	require_vhost();
-	traffic(OPT_TAP, OPT_VHOST, 0, 9000, 8 * MB);
-}
-
-ISOLATED_TEST_T(test_vhost_to_tap_ipv6_mtu9000, 120)
-{
-	require_vhost();
-	traffic(OPT_VHOST, OPT_TAP, 1, 9000, 8 * MB);
-}
-
-/* The paths the options select: plain frames, whole-frame RX buffers,
- * small rings (super-frames then span a quarter of the RX ring). */
-ISOLATED_TEST_T(test_vhost_without_offloads_ipv4_and_ipv6, 120)
-{
-	require_vhost();
-	traffic(OPT_VHOST ",offload=0", OPT_VHOST ",offload=0", 0, 1500,
-		2 * MB);
-	traffic(OPT_VHOST ",offload=0", OPT_TAP, 1, 9000, 4 * MB);
-}
-
-ISOLATED_TEST_T(test_vhost_whole_frame_rx_buffers, 120)
-{
-	require_vhost();
-	traffic(OPT_VHOST ",mrg_rxbuf=0", OPT_VHOST ",mrg_rxbuf=0", 0, 1500,
-		4 * MB);
-	traffic(OPT_VHOST ",mrg_rxbuf=0,offload=0", OPT_VHOST, 1, 9000, 4 * MB);
-}
-
-ISOLATED_TEST_T(test_vhost_smallest_and_largest_rings, 120)
-{
-	require_vhost();
-	traffic(OPT_VHOST ",ring=64", OPT_VHOST ",ring=1024", 0, 9000, 8 * MB);
-	traffic(OPT_VHOST ",ring=64", OPT_TAP, 1, 1500, 4 * MB);
-}
-
-ISOLATED_TEST_T(test_vhost_worker_busy_polling, 120)
-{
-	require_vhost();
-	traffic(OPT_VHOST ",busyloop=50", OPT_VHOST ",busyloop=1000", 0, 1500,
-		4 * MB);
+	for (r = row->run; r < row->run + ARRAY_SIZE(row->run) && r->tcp_bytes;
+	     r++)
+		traffic(r->opt_a, r->opt_b, r->v6, r->mtu, r->tcp_bytes);
 }
 
 /* ---------------------------------------------------- the VDE side, raw */
@@ -797,18 +775,6 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_vhost_usable_and_preferred_by_auto),
 		cmocka_unit_test(
 			test_vhost_bad_options_fail_with_einval_naming_them),
-		cmocka_unit_test(test_vhost_to_vhost_ipv4_mtu1500),
-		cmocka_unit_test(test_vhost_to_vhost_ipv6_mtu1500),
-		cmocka_unit_test(test_vhost_to_vhost_ipv4_mtu9000),
-		cmocka_unit_test(test_vhost_to_vhost_ipv6_mtu9000),
-		cmocka_unit_test(test_vhost_to_tap_ipv4_mtu1500),
-		cmocka_unit_test(test_vhost_to_tap_ipv6_mtu1500),
-		cmocka_unit_test(test_vhost_to_tap_ipv4_mtu9000),
-		cmocka_unit_test(test_vhost_to_tap_ipv6_mtu9000),
-		cmocka_unit_test(test_vhost_without_offloads_ipv4_and_ipv6),
-		cmocka_unit_test(test_vhost_whole_frame_rx_buffers),
-		cmocka_unit_test(test_vhost_smallest_and_largest_rings),
-		cmocka_unit_test(test_vhost_worker_busy_polling),
 		cmocka_unit_test(
 			test_vhost_runts_dropped_frames_pass_eof_drops_carrier),
 		cmocka_unit_test(test_vhost_mtu_above_vde_max_is_put_back),
@@ -821,5 +787,5 @@ int main(int argc, char **argv)
 	};
 
 	helpers_init(argc, argv);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return run_table_tests(test_vhost_traffic, traffic_cases, tests);
 }
