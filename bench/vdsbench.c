@@ -27,6 +27,13 @@
  * got over a fixed window, so a stalled link reads as a low number, not as
  * a hang.
  *
+ * The cpu metric is the tcp loop with a sender paced to a fixed rate: it
+ * reads the CPU time spent over the same window by this process and its
+ * helper processes (getrusage() and /proc/PID/task/TID/schedstat) and by the
+ * whole machine (/proc/stat: kernel threads included, but also whatever
+ * else runs), and divides each by the megabytes received.  The value is the
+ * first: on a shared machine the second is mostly other people's work.
+ *
  * Upstream 0.1.2 shares the creating thread's TLS with its helper and
  * crashes if that thread exits: every stack is created by the main thread.
  * It also hangs on several errors: a watchdog thread prints
@@ -79,6 +86,7 @@ struct cfg {
 	const char *net;
 	int mtu;
 	double seconds;
+	double rate_mbit;
 	long iterations;
 	long resident_mib;
 	long stacks;
@@ -93,6 +101,7 @@ static struct cfg cfg = {
 	.net = "seqpacket",
 	.mtu = 1500,
 	.seconds = 5,
+	.rate_mbit = 100,
 	.iterations = 0,
 	.resident_mib = 0,
 	.stacks = 50,
@@ -123,6 +132,16 @@ static void sleep_s(double s)
 	struct timespec ts = {(time_t)s, (long)((s - (time_t)s) * 1e9)};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* sleep_until() - sleep until now() reads @t. */
+static void sleep_until(double t)
+{
+	struct timespec ts = {(time_t)t, (long)((t - (time_t)t) * 1e9)};
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+	       EINTR)
 		;
 }
 
@@ -664,6 +683,150 @@ static void tcp_connect(struct pair *p, int *cli, int *srv)
 	*cli = fd;
 }
 
+/* ---- CPU accounting ---- */
+
+#define CPU_WATCH_MAX 256
+
+/* CPU time used up to one moment. */
+struct cpu_use {
+	double t;
+	unsigned long long busy;  /* /proc/stat, all CPUs: not idle, ticks */
+	unsigned long long total; /* all ticks, idle and iowait included */
+	double self_s;		  /* this process, all its threads */
+	double pid_s[CPU_WATCH_MAX];
+};
+
+/*
+ * A measuring window and the other processes it watches: pid[0..nhelpers)
+ * are this process's descendants (helpers), pid[nhelpers..n) the ksoftirqd
+ * threads (softirq work the kernel deferred, ours or anyone's).
+ */
+struct cpu_window {
+	long n, nhelpers;
+	pid_t pid[CPU_WATCH_MAX];
+	struct cpu_use start, end;
+};
+
+static long descendants(pid_t *out, long max);
+
+/* cpu_watch() - list the processes @w watches: call before the window. */
+static void cpu_watch(struct cpu_window *w)
+{
+	char path[64], comm[32];
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	w->n = w->nhelpers = descendants(w->pid, CPU_WATCH_MAX);
+	d = opendir("/proc");
+	if (!d)
+		fail("opendir /proc: %s", strerror(errno));
+	while ((de = readdir(d)) && w->n < CPU_WATCH_MAX) {
+		pid_t pid = atoi(de->d_name);
+		ssize_t len;
+
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		len = read(fd, comm, sizeof(comm) - 1);
+		close(fd);
+		if (len > 10 && !strncmp(comm, "ksoftirqd/", 10))
+			w->pid[w->n++] = pid;
+	}
+	closedir(d);
+}
+
+/*
+ * proc_runtime_s() - CPU seconds all live threads of process @pid have run
+ * so far: the scheduler's runtime in ns, not the 10 ms ticks of
+ * /proc/PID/stat (a helper may use only a few ticks in a window).
+ *
+ * Return: seconds, or -1 if the process is gone.
+ */
+static double proc_runtime_s(pid_t pid)
+{
+	unsigned long long ns;
+	char path[96];
+	struct dirent *de;
+	double s = 0;
+	FILE *f;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/schedstat",
+			 pid, de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fscanf(f, "%llu", &ns) == 1)
+			s += ns / 1e9;
+		fclose(f);
+	}
+	closedir(d);
+	return s;
+}
+
+/*
+ * cpu_sample() - read the CPU time used so far by the machine, this process
+ * and the helpers of @w into @u.
+ */
+static void cpu_sample(const struct cpu_window *w, struct cpu_use *u)
+{
+	/* user nice system idle iowait irq softirq steal (guest is in user) */
+	unsigned long long v[8] = {0};
+	struct rusage ru;
+	FILE *f;
+	long i;
+	int n;
+
+	u->t = now();
+	for (i = 0; i < w->n; i++)
+		u->pid_s[i] = proc_runtime_s(w->pid[i]);
+	f = fopen("/proc/stat", "re");
+	if (!f)
+		fail("/proc/stat: %s", strerror(errno));
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+		   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	if (n < 4)
+		fail("/proc/stat: no cpu line");
+	u->total = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+	u->busy = u->total - v[3] - v[4];
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		fail("getrusage: %s", strerror(errno));
+	u->self_s = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+		    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/*
+ * cpu_spent() - CPU seconds watched processes @from..@to-1 of @w used in
+ * the window.
+ * @gone: incremented for each that was gone at either end (not counted)
+ */
+static double cpu_spent(const struct cpu_window *w, long from, long to,
+			long *gone)
+{
+	double s = 0;
+	long i;
+
+	for (i = from; i < to; i++) {
+		if (w->start.pid_s[i] < 0 || w->end.pid_s[i] < 0)
+			(*gone)++;
+		else
+			s += w->end.pid_s[i] - w->start.pid_s[i];
+	}
+	return s;
+}
+
 /* ---- data-path workers ---- */
 
 static atomic_int stop;
@@ -686,6 +849,42 @@ static void *tcp_sender(void *arg)
 		ssize_t n = send(fd, buf, sizeof(buf), MSG_NOSIGNAL);
 
 		if (n < 0 && !transient(n))
+			break;
+	}
+	return NULL;
+}
+
+#define PACE_CHUNK (64 * 1024)
+#define PACE_SLACK 0.05
+
+/*
+ * paced_sender() - TCP sender of PACE_CHUNK sends at --rate-mbit on
+ * average: it sleeps until the bytes sent so far are due.  After a stall
+ * it catches up at most PACE_SLACK seconds' worth in a burst; a link that
+ * cannot keep up shows as a lower achieved rate, not as a longer burst.
+ */
+static void *paced_sender(void *arg)
+{
+	static char buf[PACE_CHUNK];
+	double bps = cfg.rate_mbit * 1e6 / 8, t0 = now();
+	unsigned long long done = 0;
+	int fd = *(int *)arg;
+
+	memset(buf, 0x5a, sizeof(buf));
+	while (!stop) {
+		double due = t0 + done / bps, t = now();
+		ssize_t n;
+
+		if (due > t) {
+			sleep_until(due);
+			continue;
+		}
+		if (t - due > PACE_SLACK)
+			t0 += t - due - PACE_SLACK;
+		n = send(fd, buf, sizeof(buf), MSG_NOSIGNAL);
+		if (n > 0)
+			done += n;
+		else if (!transient(n))
 			break;
 	}
 	return NULL;
@@ -812,9 +1011,10 @@ static void *udp_receiver(void *arg)
  * @fds:     their sockets
  * @rate:    set to counted units per second over the window
  * @srate:   set to sent units per second (the udp sender), or 0
+ * @cpu:     if not NULL, the CPU time at the start and end of the window
  */
 static void measure(void *(*fa)(void *), void *(*fb)(void *), int fds[2],
-		    double *rate, double *srate)
+		    double *rate, double *srate, struct cpu_window *cpu)
 {
 	double warm = cfg.seconds * 0.2 > 1 ? 1 : cfg.seconds * 0.2;
 	unsigned long long c0, c1, s0, s1;
@@ -831,11 +1031,15 @@ static void measure(void *(*fa)(void *), void *(*fb)(void *), int fds[2],
 	c0 = counted;
 	s0 = sent;
 	t0 = now();
+	if (cpu)
+		cpu_sample(cpu, &cpu->start);
 	wd_step("measuring");
 	sleep_s(cfg.seconds);
 	c1 = counted;
 	s1 = sent;
 	t1 = now();
+	if (cpu)
+		cpu_sample(cpu, &cpu->end);
 	stop = 1;
 	wd_step("joining workers");
 	pthread_join(ta, NULL);
@@ -846,23 +1050,96 @@ static void measure(void *(*fa)(void *), void *(*fb)(void *), int fds[2],
 
 /* ---- subcommands ---- */
 
+/* A TCP connection A->B between two endpoints. */
+struct tcp_run {
+	struct pair p;
+	int fds[2];
+};
+
+/*
+ * tcp_run() - open the endpoints, connect A->B, measure a bulk transfer.
+ * @r:      set up here; close with tcp_run_close() after emit()
+ * @sender: worker for A (tcp_sender or paced_sender)
+ * @cpu:    as for measure()
+ *
+ * Return: bytes per second received by B over the window.
+ */
+static double tcp_run(struct tcp_run *r, void *(*sender)(void *),
+		      struct cpu_window *cpu)
+{
+	double rate, srate;
+	int one = 1;
+
+	pair_open(&r->p);
+	tcp_connect(&r->p, &r->fds[0], &r->fds[1]);
+	setsockopt(r->fds[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (cpu)
+		cpu_watch(cpu);
+	measure(sender, tcp_receiver, r->fds, &rate, &srate, cpu);
+	return rate;
+}
+
+static void tcp_run_close(struct tcp_run *r)
+{
+	close(r->fds[0]);
+	close(r->fds[1]);
+	pair_close(&r->p);
+}
+
 static int cmd_tcp(void)
 {
-	struct pair p;
-	int fds[2], cli, srv, one = 1;
-	double rate, srate;
+	struct tcp_run r;
+	double rate = tcp_run(&r, tcp_sender, NULL);
 
-	pair_open(&p);
-	tcp_connect(&p, &cli, &srv);
-	setsockopt(cli, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	fds[0] = cli;
-	fds[1] = srv;
-	measure(tcp_sender, tcp_receiver, fds, &rate, &srate);
 	emit("mtu=%d seconds=%g value=%.1f unit=Mbit/s", cfg.mtu, cfg.seconds,
 	     rate * 8 / 1e6);
-	close(cli);
-	close(srv);
-	pair_close(&p);
+	tcp_run_close(&r);
+	return 0;
+}
+
+/*
+ * cmd_cpu() - CPU milliseconds per megabyte (10^6 bytes) received, TCP A->B
+ * paced at --rate-mbit.
+ *
+ * value (proc_): this process, all its threads (softirq work done in their
+ * context included), plus its helper processes.  sys_: the whole machine's
+ * busy time from /proc/stat, which also catches kernel threads, but with
+ * anyone else's work in it: sys_busy_pct and others_pct say how much.  On
+ * a shared machine that swamps a 100 Mbit/s load, hence not the value.
+ * ksoftirqd_: what those threads ran, ours or not.
+ */
+static int cmd_cpu(void)
+{
+	static struct cpu_window w;
+	double rate, mb_s, sys_s, total_s, self_s, help_s, ksirq_s;
+	struct tcp_run r;
+	long gone = 0;
+
+	if (cfg.rate_mbit <= 0)
+		fail("--rate-mbit must be positive");
+	rate = tcp_run(&r, paced_sender, &w);
+	if (rate <= 0)
+		fail("nothing received in the window");
+	/* per MB = per second / (MB per second), both over the window */
+	mb_s = rate / 1e6 * (w.end.t - w.start.t);
+	sys_s = (w.end.busy - w.start.busy) / (double)sysconf(_SC_CLK_TCK);
+	total_s = (w.end.total - w.start.total) / (double)sysconf(_SC_CLK_TCK);
+	self_s = w.end.self_s - w.start.self_s;
+	help_s = cpu_spent(&w, 0, w.nhelpers, &gone);
+	ksirq_s = cpu_spent(&w, w.nhelpers, w.n, &gone);
+	emit("mtu=%d rate_mbit=%g seconds=%g value=%.3f unit=ms/MB "
+	     "achieved_mbps=%.1f proc_ms_per_mb=%.3f self_ms_per_mb=%.3f "
+	     "helpers_ms_per_mb=%.3f helpers=%ld sys_ms_per_mb=%.3f "
+	     "ksoftirqd_ms_per_mb=%.3f gone=%ld sys_busy_pct=%.1f "
+	     "others_pct=%.1f",
+	     cfg.mtu, cfg.rate_mbit, cfg.seconds,
+	     (self_s + help_s) * 1e3 / mb_s, rate * 8 / 1e6,
+	     (self_s + help_s) * 1e3 / mb_s, self_s * 1e3 / mb_s,
+	     help_s * 1e3 / mb_s, w.nhelpers,
+	     sys_s * 1e3 / mb_s, ksirq_s * 1e3 / mb_s, gone,
+	     total_s > 0 ? sys_s / total_s * 100 : NAN,
+	     total_s > 0 ? (sys_s - self_s - help_s) / total_s * 100 : NAN);
+	tcp_run_close(&r);
 	return 0;
 }
 
@@ -876,7 +1153,7 @@ static int cmd_rr(void)
 	tcp_connect(&p, &fds[0], &fds[1]);
 	setsockopt(fds[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(fds[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	measure(rr_client, rr_server, fds, &rate, &srate);
+	measure(rr_client, rr_server, fds, &rate, &srate, NULL);
 	emit("mtu=%d seconds=%g value=%.0f unit=trans/s latency_us=%.1f",
 	     cfg.mtu, cfg.seconds, rate, rate > 0 ? 1e6 / rate : INFINITY);
 	close(fds[0]);
@@ -902,7 +1179,7 @@ static int cmd_udp(void)
 	fds[0] = pair_socket(&p, 0, SOCK_DGRAM);
 	if (connect(fds[0], (struct sockaddr *)&sb, sizeof(sb)) < 0)
 		fail("connect %s: %s", ADDR_B, strerror(errno));
-	measure(udp_sender, udp_receiver, fds, &rate, &srate);
+	measure(udp_sender, udp_receiver, fds, &rate, &srate, NULL);
 	emit("mtu=%d size=%d seconds=%g value=%.0f unit=pkt/s sent_pps=%.0f",
 	     cfg.mtu, cfg.size, cfg.seconds, rate, srate);
 	close(fds[0]);
@@ -1426,6 +1703,8 @@ static const struct subcmd {
 } subcmds[] = {
 	{"tcp", cmd_tcp, "tcp_mbps",
 	 "TCP bulk throughput A->B (--net, --mtu, --seconds)"},
+	{"cpu", cmd_cpu, "cpu_ms_per_mb",
+	 "CPU ms per MB, TCP A->B paced (--net, --rate-mbit, --seconds)"},
 	{"rr", cmd_rr, "tcp_rr",
 	 "TCP request/response rate, 1-byte messages (--net, --seconds)"},
 	{"udp", cmd_udp, "udp_pps",
@@ -1454,6 +1733,7 @@ static const struct option longopts[] = {
 	{"timeout", required_argument, NULL, 't'},
 	{"stall", required_argument, NULL, 'S'},
 	{"nofile", required_argument, NULL, 'N'},
+	{"rate-mbit", required_argument, NULL, 'R'},
 	{"help", no_argument, NULL, 'h'},
 	{0}};
 
@@ -1469,6 +1749,7 @@ static const char *const opthelp[] = {
 	"watchdog: report a hang after this many seconds (default 50)",
 	"watchdog: report a hang after a step stalls this long (default off)",
 	"maxstacks: soft RLIMIT_NOFILE to set first, N or max",
+	"cpu: sender's pace in Mbit/s (default 100)",
 	"this text",
 };
 
@@ -1540,6 +1821,9 @@ int main(int argc, char **argv)
 			break;
 		case 'N':
 			cfg.nofile = strcmp(optarg, "max") ? atol(optarg) : -1;
+			break;
+		case 'R':
+			cfg.rate_mbit = atof(optarg);
 			break;
 		case 'h':
 			usage(stdout);
