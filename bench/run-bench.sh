@@ -23,7 +23,7 @@ usage: bench/run-bench.sh [--quick] [--runs N] [--seconds S] [--only REGEX]
                           [--self-test] [--out FILE]
   --quick        1 round, 2 s windows, smaller maxstacks (a smoke run)
   --runs N       rounds per test (default 5; maxstacks always runs once)
-  --seconds S    measuring window of tcp/rr/udp (default 5)
+  --seconds S    measuring window of tcp/rr/udp/cpu (default 5)
   --only REGEX   run only tests whose id matches (ids: bench/run-bench.sh --list)
   --ours-libdir  directory with our libvdestack.so.0 (default build/release/lib)
   --ours-env     extra environment for our runs, e.g. 'VDESTACK_OPTIONS=backend=tap'
@@ -77,11 +77,13 @@ for net in seqpacket switch ptp; do
 	TESTS+=("tcp9000_$net|tcp --net $net --mtu 9000 --seconds $SECONDS_WIN|uo|60|0")
 	TESTS+=("rr_$net|rr --net $net --seconds $SECONDS_WIN|uo|60|0")
 	TESTS+=("udp_$net|udp --net $net --size 64 --seconds $SECONDS_WIN|uo|60|0")
+	TESTS+=("cpu100_$net|cpu --net $net --rate-mbit 100 --seconds $SECONDS_WIN|uo|60|0")
 done
 TESTS+=("tcp1500_veth|tcp --net veth --mtu 1500 --seconds $SECONDS_WIN|r|60|0"
 	"tcp9000_veth|tcp --net veth --mtu 9000 --seconds $SECONDS_WIN|r|60|0"
 	"rr_veth|rr --net veth --seconds $SECONDS_WIN|r|60|0"
 	"udp_veth|udp --net veth --size 64 --seconds $SECONDS_WIN|r|60|0"
+	"cpu100_veth|cpu --net veth --rate-mbit 100 --seconds $SECONDS_WIN|r|60|0"
 	"msocket|msocket --iterations 5000|uo|60|0"
 	"addstack|addstack --net seqpacket --iterations 100|uo|60|0"
 	"addstack_none|addstack --net none --iterations 100|uo|60|0"
@@ -92,14 +94,18 @@ TESTS+=("tcp1500_veth|tcp --net veth --mtu 1500 --seconds $SECONDS_WIN|r|60|0"
 	"maxstacks_1024|maxstacks --nofile 1024 --max $MAXN --seconds $MAXS --stall 10 --timeout 280|uo|300|1"
 	"maxstacks_max|maxstacks --nofile max --max $MAXN --seconds $MAXS --stall 10 --timeout 280|uo|300|1")
 
-# Table rows: label | test | field | better (high/low) | reference test |
-# reference field | reference label
+# Table rows: label | test | field | better (high/low, else no gain) |
+# reference test | reference field | reference label
 ROWS=()
 for net in seqpacket switch ptp; do
 	ROWS+=("TCP bulk MTU 1500, $net (Mbit/s)|tcp1500_$net|value|high|tcp1500_veth|value|veth"
 	       "TCP bulk MTU 9000, $net (Mbit/s)|tcp9000_$net|value|high|tcp9000_veth|value|veth"
 	       "TCP 1-byte request/response, $net (trans/s)|rr_$net|value|high|rr_veth|value|veth"
-	       "UDP 64 B delivered, $net (pkt/s)|udp_$net|value|high|udp_veth|value|veth")
+	       "UDP 64 B delivered, $net (pkt/s)|udp_$net|value|high|udp_veth|value|veth"
+	       "CPU per MB, TCP paced at 100 Mbit/s, $net: process + helpers (ms/MB)|cpu100_$net|value|low|cpu100_veth|value|veth"
+	       "CPU per MB, same run: whole machine, others' work included (ms/MB)|cpu100_$net|sys_ms_per_mb|low|cpu100_veth|sys_ms_per_mb|veth"
+	       "CPU per MB, same run: rate achieved (Mbit/s)|cpu100_$net|achieved_mbps|high|cpu100_veth|achieved_mbps|veth"
+	       "CPU per MB, same run: whole machine busy (% of all CPUs)|cpu100_$net|sys_busy_pct|info|cpu100_veth|sys_busy_pct|veth")
 done
 ROWS+=("vde_msocket+close (us)|msocket|value|low|msocket|host_us|socket+close"
 	"socket+close via vde_default_stack (us)|msocket|default_stack_us|low|msocket|host_us|socket+close"
@@ -301,7 +307,7 @@ report() {
 	echo "- ours used backend(s): $(grep -o ' side=o .* backend=[^ ]*' "$RAW" | sed 's/.* backend=//' | sort -u | tr '\n' ' ')"
 	echo "- command: bench/run-bench.sh $ARGS_ORIG (as $(id -un))"
 	echo "- $RUNS round(s) per test, alternating upstream/ours (maxstacks: 1);" \
-		"tcp/rr/udp window ${SECONDS_WIN} s after a warm-up"
+		"tcp/rr/udp/cpu window ${SECONDS_WIN} s after a warm-up"
 	echo
 	echo "Medians, with the range over rounds in small print. **gain** =" \
 		"ours/upstream for rates and counts, upstream/ours for times" \
@@ -387,7 +393,7 @@ report() {
 		co = cell(test, "o", key); vo = cval
 		if (cu == "not run" && co == "not run") next
 		gain = ""
-		if (vu != "" && vo != "") {
+		if (vu != "" && vo != "" && better ~ /^(high|low)$/) {
 			if (better == "high" && vu > 0) gain = sprintf("%.2f", vo / vu)
 			else if (better == "low" && vo > 0) gain = sprintf("%.2f", vu / vo)
 			else gain = "n/a"
