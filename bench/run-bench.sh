@@ -310,8 +310,8 @@ report() {
 		"tcp/rr/udp/cpu window ${SECONDS_WIN} s after a warm-up"
 	echo
 	echo "Medians, with the range over rounds in small print. **gain** =" \
-		"ours/upstream for rates and counts, upstream/ours for times" \
-		"and sizes (of the medians): **>1 means ours is better**."
+		"ours/upstream for rates and counts, upstream/ours for times," \
+		"sizes and CPU per MB (of the medians): **>1 means ours is better**."
 	echo
 	echo "| metric | upstream 0.1.2 | ours | gain | reference |"
 	echo "| --- | ---: | ---: | ---: | --- |"
