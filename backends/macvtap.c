@@ -112,6 +112,8 @@
 
 #include <vdestack_backend.h>
 
+#include "relay_common.h"
+
 #ifndef TUN_F_USO4
 #define TUN_F_USO4 0x20
 #define TUN_F_USO6 0x40
@@ -138,8 +140,6 @@
 #define CREATE_TRIES 8
 
 #define REASON(a, ...) snprintf((a)->reason, VDESTACK_REASON_MAX, __VA_ARGS__)
-#define INC(p, f, n)                                                           \
-	atomic_fetch_add_explicit(&(p)->f, (n), memory_order_relaxed)
 
 /**
  * struct mvt_opts - what the VNL and the options string ask for
@@ -202,8 +202,7 @@ struct mvt {
 	unsigned char mac[ETH_ALEN];
 	pthread_t thread;
 	struct mvt *next;
-	_Atomic uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
-	_Atomic uint64_t rx_dropped, tx_dropped, errors;
+	struct relay_counters cnt;
 	struct mvt_dir up, down;
 };
 
@@ -1356,17 +1355,17 @@ static int mvt_flush(struct mvt *t, struct mvt_dir *d, bool to_stack)
 	d->pending = 0;
 	if (n != (ssize_t)len) {
 		if (to_stack)
-			INC(t, rx_dropped, 1);
+			relay_count(&t->cnt.rx_dropped, 1);
 		else
-			INC(t, tx_dropped, 1);
+			relay_count(&t->cnt.tx_dropped, 1);
 		return 0;
 	}
 	if (to_stack) {
-		INC(t, rx_frames, 1);
-		INC(t, rx_bytes, len - VNET_HDR_LEN);
+		relay_count(&t->cnt.rx_frames, 1);
+		relay_count(&t->cnt.rx_bytes, len - VNET_HDR_LEN);
 	} else {
-		INC(t, tx_frames, 1);
-		INC(t, tx_bytes, len - VNET_HDR_LEN);
+		relay_count(&t->cnt.tx_frames, 1);
+		relay_count(&t->cnt.tx_bytes, len - VNET_HDR_LEN);
 	}
 	return 0;
 }
@@ -1389,14 +1388,14 @@ static void mvt_move(struct mvt *t, struct mvt_dir *d, bool to_stack, bool drop)
 			if (errno == EAGAIN || errno == EINTR)
 				return;
 			/* too long for the buffer: the kernel dropped it */
-			INC(t, errors, 1);
+			relay_count(&t->cnt.errors, 1);
 			continue;
 		}
 		if (n < VNET_HDR_LEN + ETH_HLEN || drop) {
 			if (to_stack)
-				INC(t, rx_dropped, 1);
+				relay_count(&t->cnt.rx_dropped, 1);
 			else
-				INC(t, tx_dropped, 1);
+				relay_count(&t->cnt.tx_dropped, 1);
 			continue;
 		}
 		d->pending = (size_t)n;
@@ -1646,14 +1645,7 @@ static int mvt_stats(void *priv, struct vde_stack_stats *st)
 {
 	struct mvt *t = priv;
 
-	st->rx_frames = atomic_load(&t->rx_frames);
-	st->rx_bytes = atomic_load(&t->rx_bytes);
-	st->tx_frames = atomic_load(&t->tx_frames);
-	st->tx_bytes = atomic_load(&t->tx_bytes);
-	st->rx_dropped = atomic_load(&t->rx_dropped);
-	st->tx_dropped = atomic_load(&t->tx_dropped);
-	st->errors = atomic_load(&t->errors);
-	return 0;
+	return relay_stats(&t->cnt, st);
 }
 
 static const char *const mvt_schemes[] = {"macvtap", NULL};

@@ -71,6 +71,7 @@
 #include <vdestack_backend.h>
 
 #include "offload.h"
+#include "relay_common.h"
 
 #ifndef TUN_F_USO4
 #define TUN_F_USO4 0x20
@@ -152,8 +153,7 @@ struct tap {
 	int ifsock;	       /* for SIOCSIFMTU inside the stack */
 	int ifindex;
 	pthread_t thread;
-	_Atomic uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
-	_Atomic uint64_t rx_dropped, tx_dropped, errors;
+	struct relay_counters cnt;
 
 	/* TAP -> VDE: segs[seg_i..seg_n) wait to be sent; they point into
 	 * txarea, which is reused once they and @gso are done */
@@ -176,9 +176,6 @@ struct tap {
 	struct iovec rx_iov[RX_BATCH];
 	unsigned char rxarea[RX_FRAMES][RX_SLOT];
 };
-
-#define INC(p, f, n)                                                           \
-	atomic_fetch_add_explicit(&(p)->f, (n), memory_order_relaxed)
 
 static void set_carrier(struct tap *t, int on)
 {
@@ -218,10 +215,10 @@ static int tx_send_one(struct tap *t)
 	if (n < 0 && (errno == EAGAIN || errno == ENOBUFS || errno == EINTR))
 		return -EAGAIN;
 	if (n < 0) {
-		INC(t, tx_dropped, 1);
+		relay_count(&t->cnt.tx_dropped, 1);
 	} else {
-		INC(t, tx_frames, 1);
-		INC(t, tx_bytes, len);
+		relay_count(&t->cnt.tx_frames, 1);
+		relay_count(&t->cnt.tx_bytes, len);
 	}
 	t->seg_i++;
 	return 0;
@@ -260,8 +257,8 @@ static int tx_send_many(struct tap *t)
 		for (k = 0; k < (unsigned int)r; k++)
 			bytes += t->segs[t->seg_i + k].hdr_len +
 				 t->segs[t->seg_i + k].len;
-		INC(t, tx_frames, (unsigned int)r);
-		INC(t, tx_bytes, bytes);
+		relay_count(&t->cnt.tx_frames, (unsigned int)r);
+		relay_count(&t->cnt.tx_bytes, bytes);
 		t->seg_i += (unsigned int)r;
 		return 0;
 	}
@@ -273,7 +270,7 @@ static int tx_send_many(struct tap *t)
 		return tx_send_one(t);
 	/* the first message failed (errors after it are not reported): it
 	 * is dropped, the rest are tried again */
-	INC(t, tx_dropped, 1);
+	relay_count(&t->cnt.tx_dropped, 1);
 	t->seg_i++;
 	return 0;
 }
@@ -305,7 +302,7 @@ static void tx_drop_pending(struct tap *t)
 
 	n += t->gso.nsegs - t->gso.next;
 	if (n)
-		INC(t, tx_dropped, n);
+		relay_count(&t->cnt.tx_dropped, n);
 	t->seg_i = t->seg_n = 0;
 	t->gso.nsegs = t->gso.next = 0;
 	t->txpos = 0;
@@ -345,14 +342,14 @@ static void tx_run(struct tap *t, int eof)
 		reads++;
 		if (n < (ssize_t)(VNET_HLEN + ETH_HLEN_MIN) || n == TX_FRAME ||
 		    eof) {
-			INC(t, tx_dropped, 1);
+			relay_count(&t->cnt.tx_dropped, 1);
 			continue;
 		}
 		memcpy(&vh, buf, VNET_HLEN);
 		r = ofl_gso_start(&t->gso, &vh, buf + VNET_HLEN,
 				  (size_t)n - VNET_HLEN, VDE_ETHBUFSIZE);
 		if (r < 0) {
-			INC(t, tx_dropped, 1);
+			relay_count(&t->cnt.tx_dropped, 1);
 			continue;
 		}
 		t->txpos += ((size_t)n + 63) & ~(size_t)63;
@@ -397,7 +394,7 @@ static int rx_recv(struct tap *t, short revents, int *eof, unsigned int *n,
 		r = recvmmsg(t->datafd, t->rx_msgs, room, MSG_DONTWAIT, NULL);
 		if (r <= 0) {
 			if (r < 0 && errno != EAGAIN && errno != EINTR)
-				INC(t, errors, 1);
+				relay_count(&t->cnt.errors, 1);
 			return 0;
 		}
 		for (i = 0; i < (unsigned int)r; i++) {
@@ -410,7 +407,7 @@ static int rx_recv(struct tap *t, short revents, int *eof, unsigned int *n,
 			}
 			if (len < ETH_HLEN_MIN || len > VDE_ETHBUFSIZE ||
 			    (t->rx_msgs[i].msg_hdr.msg_flags & MSG_TRUNC)) {
-				INC(t, rx_dropped, 1);
+				relay_count(&t->cnt.rx_dropped, 1);
 				continue;
 			}
 			t->frames[*n].data = t->rxarea[*slot + i];
@@ -437,7 +434,7 @@ static int rx_recv(struct tap *t, short revents, int *eof, unsigned int *n,
 		len = vde_recv(t->conn, t->rxarea[*slot], RX_SLOT, 0);
 		if (len < 0) {
 			if (errno != EAGAIN && errno != EINTR)
-				INC(t, errors, 1);
+				relay_count(&t->cnt.errors, 1);
 			return 0;
 		}
 		if (len == 0 && hung_up(t, revents)) {
@@ -445,7 +442,7 @@ static int rx_recv(struct tap *t, short revents, int *eof, unsigned int *n,
 			return 0;
 		}
 		if (len < ETH_HLEN_MIN || len > VDE_ETHBUFSIZE) {
-			INC(t, rx_dropped, 1);
+			relay_count(&t->cnt.rx_dropped, 1);
 			if (len == 0)
 				return 0;
 			continue;
@@ -479,14 +476,14 @@ static int rx_flush(struct tap *t)
 			if (r >= 0) {
 				for (k = 0; k < o->count; k++)
 					bytes += t->frames[o->first + k].len;
-				INC(t, rx_frames, o->count);
-				INC(t, rx_bytes, bytes);
+				relay_count(&t->cnt.rx_frames, o->count);
+				relay_count(&t->cnt.rx_bytes, bytes);
 				continue;
 			}
 			if (errno == EAGAIN || errno == EINTR)
 				return -EAGAIN;
 			if (errno != EINVAL) {
-				INC(t, rx_dropped, o->count);
+				relay_count(&t->cnt.rx_dropped, o->count);
 				continue;
 			}
 			/* the kernel refused the super-frame: it gets the
@@ -506,10 +503,10 @@ static int rx_flush(struct tap *t)
 			if (r < 0 && (errno == EAGAIN || errno == EINTR))
 				return -EAGAIN;
 			if (r < 0) {
-				INC(t, rx_dropped, 1);
+				relay_count(&t->cnt.rx_dropped, 1);
 			} else {
-				INC(t, rx_frames, 1);
-				INC(t, rx_bytes, f->len);
+				relay_count(&t->cnt.rx_frames, 1);
+				relay_count(&t->cnt.rx_bytes, f->len);
 			}
 		}
 	}
@@ -941,14 +938,7 @@ static int tap_stats(void *priv, struct vde_stack_stats *st)
 {
 	struct tap *t = priv;
 
-	st->rx_frames = atomic_load(&t->rx_frames);
-	st->rx_bytes = atomic_load(&t->rx_bytes);
-	st->tx_frames = atomic_load(&t->tx_frames);
-	st->tx_bytes = atomic_load(&t->tx_bytes);
-	st->rx_dropped = atomic_load(&t->rx_dropped);
-	st->tx_dropped = atomic_load(&t->tx_dropped);
-	st->errors = atomic_load(&t->errors);
-	return 0;
+	return relay_stats(&t->cnt, st);
 }
 
 __attribute__((visibility("default")))

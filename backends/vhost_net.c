@@ -108,6 +108,7 @@
 #include <vdestack_backend.h>
 
 #include "offload.h"
+#include "relay_common.h"
 
 #ifndef TUN_F_USO4
 #define TUN_F_USO4 0x20
@@ -186,8 +187,7 @@ struct vh {
 	size_t rxbuf_size, scratch_size;
 	struct vq rx, tx;
 
-	_Atomic uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
-	_Atomic uint64_t rx_dropped, tx_dropped, errors;
+	struct relay_counters cnt;
 
 	/* relay state, stack -> VDE (virtqueue 0) */
 	uint16_t rx_done;     /* used entries whose frames are all in segs */
@@ -211,9 +211,6 @@ struct vh {
 	struct mmsghdr rmsgs[TX_BATCH];
 	struct iovec riov[TX_BATCH];
 };
-
-#define INC(p, f, n)                                                           \
-	atomic_fetch_add_explicit(&(p)->f, (n), memory_order_relaxed)
 
 /* ------------------------------------------------------------ ring access */
 
@@ -279,8 +276,9 @@ static void vq_publish(struct vh *h, struct vq *q)
 	if (vio16(h, __atomic_load_n(&q->vr.used->flags, __ATOMIC_RELAXED)) &
 	    VRING_USED_F_NO_NOTIFY)
 		return;
+	/* cannot fail: the eventfd counter is far from full */
 	if (write(q->kick, &one, sizeof(one)) < 0)
-		INC(h, errors, 1); /* cannot happen: eventfd far from full */
+		relay_count(&h->cnt.errors, 1);
 }
 
 /*
@@ -357,10 +355,10 @@ static int seg_send_one(struct vh *h)
 	if (n < 0 && (errno == EAGAIN || errno == ENOBUFS || errno == EINTR))
 		return -EAGAIN;
 	if (n < 0) {
-		INC(h, tx_dropped, 1);
+		relay_count(&h->cnt.tx_dropped, 1);
 	} else {
-		INC(h, tx_frames, 1);
-		INC(h, tx_bytes, len);
+		relay_count(&h->cnt.tx_frames, 1);
+		relay_count(&h->cnt.tx_bytes, len);
 	}
 	h->seg_i++;
 	return 0;
@@ -396,8 +394,8 @@ static int seg_send_batch(struct vh *h)
 		for (k = 0; k < (unsigned int)r; k++)
 			bytes += h->segs[h->seg_i + k].hdr_len +
 				 h->segs[h->seg_i + k].len;
-		INC(h, tx_frames, (unsigned int)r);
-		INC(h, tx_bytes, bytes);
+		relay_count(&h->cnt.tx_frames, (unsigned int)r);
+		relay_count(&h->cnt.tx_bytes, bytes);
 		h->seg_i += (unsigned int)r;
 		return 0;
 	}
@@ -405,7 +403,7 @@ static int seg_send_batch(struct vh *h)
 		return -EAGAIN;
 	/* sendmmsg() reports an error only for the first message: drop it,
 	 * try the others again */
-	INC(h, tx_dropped, 1);
+	relay_count(&h->cnt.tx_dropped, 1);
 	h->seg_i++;
 	return 0;
 }
@@ -440,7 +438,7 @@ static void rx_drop_pending(struct vh *h)
 	while (ofl_gso_more(&h->gso))
 		n += ofl_gso_next(&h->gso, h->segs, SEGS);
 	if (n)
-		INC(h, tx_dropped, n);
+		relay_count(&h->cnt.tx_dropped, n);
 	h->seg_i = h->seg_n = 0;
 	h->rx_blocked = 0;
 	h->rx_done = h->rx.last_used;
@@ -494,7 +492,7 @@ static int rx_take(struct vh *h, unsigned char **frame, size_t *len,
 		if (vio32(h, e->id) != ((first + k) & mask) ||
 		    l > h->rxbuf_size) {
 			q->last_used = (uint16_t)(q->last_used + k + 1);
-			INC(h, errors, 1);
+			relay_count(&h->cnt.errors, 1);
 			return -EBADMSG;
 		}
 		if (k + 1 < nb && l != h->rxbuf_size)
@@ -588,11 +586,11 @@ static void rx_run(struct vh *h, int eof)
 		}
 		frames++;
 		if (r < 0 || eof) {
-			INC(h, tx_dropped, 1);
+			relay_count(&h->cnt.tx_dropped, 1);
 			continue;
 		}
 		if (ofl_gso_start(&h->gso, &vh, frame, len, VDE_ETHBUFSIZE) < 0)
-			INC(h, tx_dropped, 1);
+			relay_count(&h->cnt.tx_dropped, 1);
 	}
 	rx_flush(h);
 }
@@ -682,7 +680,7 @@ static unsigned int tx_recv(struct vh *h, unsigned int want, short revents,
 		}
 		r = recvmmsg(h->datafd, h->rmsgs, want, MSG_DONTWAIT, NULL);
 		if (r < 0 && errno != EAGAIN && errno != EINTR)
-			INC(h, errors, 1);
+			relay_count(&h->cnt.errors, 1);
 		for (i = 0; r > 0 && i < (unsigned int)r; i++) {
 			unsigned int len = h->rmsgs[i].msg_len;
 
@@ -694,7 +692,7 @@ static unsigned int tx_recv(struct vh *h, unsigned int want, short revents,
 			}
 			if (len < ETH_HLEN_MIN || len > VDE_ETHBUFSIZE ||
 			    (h->rmsgs[i].msg_hdr.msg_flags & MSG_TRUNC)) {
-				INC(h, rx_dropped, 1);
+				relay_count(&h->cnt.rx_dropped, 1);
 				h->free_slots[h->nfree++] = take[i];
 				continue;
 			}
@@ -723,7 +721,7 @@ static unsigned int tx_recv(struct vh *h, unsigned int want, short revents,
 				       VDE_ROOM, 0);
 			if (len < 0) {
 				if (errno != EAGAIN && errno != EINTR)
-					INC(h, errors, 1);
+					relay_count(&h->cnt.errors, 1);
 				break;
 			}
 			got++;
@@ -733,7 +731,7 @@ static unsigned int tx_recv(struct vh *h, unsigned int want, short revents,
 				break;
 			}
 			if (len < ETH_HLEN_MIN || len > VDE_ETHBUFSIZE) {
-				INC(h, rx_dropped, 1);
+				relay_count(&h->cnt.rx_dropped, 1);
 				h->free_slots[h->nfree++] = take[i];
 				if (len == 0)
 					break;
@@ -836,8 +834,8 @@ static void tx_post(struct vh *h, unsigned int n)
 		for (i = 0; i < n; i++)
 			tx_post_plain(h, i);
 	}
-	INC(h, rx_frames, n);
-	INC(h, rx_bytes, bytes);
+	relay_count(&h->cnt.rx_frames, n);
+	relay_count(&h->cnt.rx_bytes, bytes);
 	vq_publish(h, &h->tx);
 }
 
@@ -1773,14 +1771,7 @@ static int vh_stats(void *priv, struct vde_stack_stats *st)
 {
 	struct vh *h = priv;
 
-	st->rx_frames = atomic_load(&h->rx_frames);
-	st->rx_bytes = atomic_load(&h->rx_bytes);
-	st->tx_frames = atomic_load(&h->tx_frames);
-	st->tx_bytes = atomic_load(&h->tx_bytes);
-	st->rx_dropped = atomic_load(&h->rx_dropped);
-	st->tx_dropped = atomic_load(&h->tx_dropped);
-	st->errors = atomic_load(&h->errors);
-	return 0;
+	return relay_stats(&h->cnt, st);
 }
 
 __attribute__((visibility("default")))
