@@ -114,11 +114,6 @@
 
 #include "relay_common.h"
 
-#ifndef TUN_F_USO4
-#define TUN_F_USO4 0x20
-#define TUN_F_USO6 0x40
-#endif
-
 /* <linux/if.h> has it but clashes with <net/if.h> */
 #ifndef IFF_LOWER_UP
 #define IFF_LOWER_UP 0x10000
@@ -491,25 +486,11 @@ static int mvt_have_cap(unsigned int cap)
 
 static int mvt_probe(char *reason, size_t len)
 {
-	int fd;
-
 	if (mvt_have_cap(CAP_NET_ADMIN) == 0) {
 		snprintf(reason, len, "creating a macvtap " NEED_NET_ADMIN);
 		return -EPERM;
 	}
-	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-
-		snprintf(reason, len, "/dev/net/tun: %s%s", strerror(e),
-			 e == EACCES   ? " (the device must be mode 0666, as "
-					 "most distributions ship it)"
-			 : e == ENOENT ? " (module tun not loaded?)"
-				       : "");
-		return -e;
-	}
-	close(fd);
-	return 0;
+	return relay_probe_tun(reason, len);
 }
 
 /* ------------------------------------------------------------ netlink */
@@ -1132,27 +1113,15 @@ static int mvt_open_tap(struct mvt *t, const struct vdestack_backend_args *a)
 	int hdr = VNET_HDR_LEN, r;
 	struct ifreq ifr;
 
-	t->tapfd = a->svc->open_tun(a->stack);
-	if (t->tapfd < 0) {
-		r = t->tapfd;
-		REASON(a, "cannot open /dev/net/tun in the stack: %s%s",
-		       strerror(-r),
-		       r == -EACCES ? " (the device must be mode 0666)" : "");
-		return r;
-	}
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", a->ifname);
-	if (ioctl(t->tapfd, TUNSETIFF, &ifr) < 0 ||
-	    ioctl(t->tapfd, TUNSETVNETHDRSZ, &hdr) < 0 ||
+	t->tapfd = relay_tap_open(a);
+	if (t->tapfd < 0)
+		return t->tapfd;
+	if (ioctl(t->tapfd, TUNSETVNETHDRSZ, &hdr) < 0 ||
 	    fcntl(t->tapfd, F_SETFL, O_NONBLOCK) < 0) {
 		r = -errno;
 		REASON(a, "cannot create TAP %s: %s", a->ifname, strerror(-r));
 		return r;
 	}
-	/* as in tap.c: the namespace's cleanup unregisters it, off the
-	 * caller's clock; nothing else can attach to it */
-	ioctl(t->tapfd, TUNSETPERSIST, 1);
 	t->ifsock = a->svc->msocket(a->stack, AF_INET,
 				    SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (t->ifsock < 0) {
@@ -1168,6 +1137,8 @@ static int mvt_open_tap(struct mvt *t, const struct vdestack_backend_args *a)
 		       strerror(-t->nlfd));
 		return t->nlfd;
 	}
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", a->ifname);
 	if (bind(t->nlfd, (struct sockaddr *)&snl, sizeof(snl)) < 0 ||
 	    ioctl(t->ifsock, SIOCGIFINDEX, &ifr) < 0) {
 		r = -errno;
@@ -1208,13 +1179,6 @@ static unsigned int mvt_offload(struct mvt *t)
 	return 0;
 }
 
-static void mvt_carrier(struct mvt *t, bool on)
-{
-	int v = on;
-
-	ioctl(t->tapfd, TUNSETCARRIER, &v);
-}
-
 /**
  * mvt_macvtap_sync() - follow the macvtap's current state
  * @t:		state
@@ -1235,12 +1199,12 @@ static void mvt_macvtap_sync(struct mvt *t)
 	if (r == -ENODEV) {
 		/* IFNAME was removed, and the macvtap with it */
 		t->gone = true;
-		mvt_carrier(t, false);
+		relay_set_carrier(t->tapfd, 0);
 		return;
 	}
 	if (r < 0)
 		return;
-	mvt_carrier(t, l.flags & IFF_LOWER_UP);
+	relay_set_carrier(t->tapfd, !!(l.flags & IFF_LOWER_UP));
 	if (l.mtu && l.mtu != t->mtu_max) {
 		struct ifreq ifr;
 
@@ -1434,7 +1398,7 @@ static void *mvt_relay(void *arg)
 			mvt_events(t, t->nlfd);
 		if (pfd[2].revents & (POLLERR | POLLHUP | POLLNVAL)) {
 			t->gone = true;
-			mvt_carrier(t, false);
+			relay_set_carrier(t->tapfd, 0);
 		}
 		if (t->gone)
 			t->down.pending = t->up.pending = 0;

@@ -4,7 +4,7 @@
  *
  * tap, vhost-net and macvtap each give the stack a TAP and move its frames
  * with one thread of their own.  What they do alike is here: the counters
- * behind stats().
+ * behind stats() and the stack's TAP (creation, offloads, carrier).
  *
  * Compiled into every plugin (SHARED in backends/SConscript), hidden like
  * the rest of it: a plugin still exports only its descriptor.
@@ -17,6 +17,12 @@
 #include <stdint.h>
 
 #include <vdestack_backend.h>
+
+/* USO is in Linux 6.2 and later; the flags are the same on older headers */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
 
 /* ------------------------------------------------------------ counters */
 
@@ -50,5 +56,42 @@ static inline void relay_count(_Atomic uint64_t *c, uint64_t n)
  * Return: 0.
  */
 int relay_stats(struct relay_counters *c, struct vde_stack_stats *st);
+
+/* ------------------------------------------------------------- the TAP */
+
+/**
+ * relay_probe_tun() - whether /dev/net/tun can be opened, for probe()
+ * @reason:	buffer for the reason
+ * @len:	its size
+ * Return: 0, or -errno with @reason set.
+ */
+int relay_probe_tun(char *reason, size_t len);
+
+/**
+ * relay_tap_open() - the stack's TAP, with a virtio-net header, persistent
+ * @a:	create() arguments (the stack, the interface name)
+ *
+ * The header's size and byte order, offloads and O_NONBLOCK are the
+ * caller's to set.
+ *
+ * Return: its fd, or -errno with a->reason set (nothing left open).
+ */
+int relay_tap_open(const struct vdestack_backend_args *a);
+
+/**
+ * relay_tap_offload() - let the stack hand over super-frames and partial
+ * checksums
+ * @tapfd:	the TAP
+ * Return: the TUN_F_* set the TAP accepted, 0 if none (frames then come
+ * whole and checksummed, and a relay still works).
+ */
+unsigned int relay_tap_offload(int tapfd);
+
+/**
+ * relay_set_carrier() - the TAP's carrier, as the stack sees it
+ * @tapfd:	the TAP
+ * @on:		nonzero for on
+ */
+void relay_set_carrier(int tapfd, int on);
 
 #endif

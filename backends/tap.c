@@ -73,11 +73,6 @@
 #include "offload.h"
 #include "relay_common.h"
 
-#ifndef TUN_F_USO4
-#define TUN_F_USO4 0x20
-#define TUN_F_USO6 0x40
-#endif
-
 #define ETH_HLEN_MIN 14
 #define VNET_HLEN sizeof(struct virtio_net_hdr)
 /*
@@ -176,11 +171,6 @@ struct tap {
 	struct iovec rx_iov[RX_BATCH];
 	unsigned char rxarea[RX_FRAMES][RX_SLOT];
 };
-
-static void set_carrier(struct tap *t, int on)
-{
-	ioctl(t->tapfd, TUNSETCARRIER, &on);
-}
 
 static int tx_pending(const struct tap *t)
 {
@@ -612,7 +602,7 @@ static void *relay(void *arg)
 			     errno != ENOTSOCK)) {
 				eof = 1;
 				tx_drop_pending(t);
-				set_carrier(t, 0);
+				relay_set_carrier(t->tapfd, 0);
 				continue;
 			}
 		}
@@ -623,7 +613,7 @@ static void *relay(void *arg)
 			if (rx_run(t, pfd[2].revents)) {
 				eof = 1;
 				tx_drop_pending(t);
-				set_carrier(t, 0);
+				relay_set_carrier(t->tapfd, 0);
 				continue;
 			}
 		}
@@ -632,24 +622,6 @@ static void *relay(void *arg)
 			tx_run(t, eof);
 	}
 	return NULL;
-}
-
-static int tap_probe(char *reason, size_t len)
-{
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-
-	if (fd < 0) {
-		int e = errno;
-
-		snprintf(reason, len, "/dev/net/tun: %s%s", strerror(e),
-			 e == EACCES   ? " (the device must be mode 0666, as "
-					 "most distributions ship it)"
-			 : e == ENOENT ? " (module tun not loaded?)"
-				       : "");
-		return -e;
-	}
-	close(fd);
-	return 0;
 }
 
 static int set_mtu(struct tap *t, const char *ifname, unsigned int mtu)
@@ -726,29 +698,12 @@ static enum direct direct_mode(const char *vdenet, int datafd)
 
 /**
  * set_offload() - let the stack hand over super-frames and partial sums
- * @t:	relay
- *
- * USO is in Linux 6.2 and later; older kernels refuse unknown flags with
- * EINVAL, so each set is tried in turn down to none at all (frames then
- * come whole and checksummed, and the relay still works).
+ * @t:		relay
+ * @svc:	for the log
  */
 static void set_offload(struct tap *t, const struct vdestack_services *svc)
 {
-	static const unsigned int sets[] = {
-		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN |
-			TUN_F_USO4 | TUN_F_USO6,
-		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN,
-		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6,
-		TUN_F_CSUM,
-	};
-	unsigned int i;
-
-	for (i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
-		if (ioctl(t->tapfd, TUNSETOFFLOAD, sets[i]) == 0) {
-			t->offloads = sets[i];
-			break;
-		}
-	}
+	t->offloads = relay_tap_offload(t->tapfd);
 	svc->log("tap: offloads 0x%x, %s", t->offloads,
 		 t->direct == DIRECT_SEQPACKET ? "recvmmsg/sendmmsg"
 		 : t->direct == DIRECT_UDP     ? "sendmmsg"
@@ -796,11 +751,10 @@ static void init_rx_msgs(struct tap *t)
 
 static int tap_create(const struct vdestack_backend_args *a, void **priv)
 {
-	struct ifreq ifr;
 	sigset_t all, old;
 	struct stat st;
 	struct tap *t;
-	int r, on = 1, vnet_hlen = VNET_HLEN;
+	int r, vnet_hlen = VNET_HLEN;
 
 	if (!a->conn) {
 		snprintf(a->reason, VDESTACK_REASON_MAX,
@@ -829,23 +783,10 @@ static int tap_create(const struct vdestack_backend_args *a, void **priv)
 		r = -errno;
 		goto out_free;
 	}
-	t->tapfd = a->svc->open_tun(a->stack);
+	t->tapfd = relay_tap_open(a);
 	if (t->tapfd < 0) {
 		r = t->tapfd;
-		snprintf(a->reason, VDESTACK_REASON_MAX,
-			 "cannot open /dev/net/tun in the stack: %s%s",
-			 strerror(-r),
-			 r == -EACCES ? " (the device must be mode 0666)" : "");
 		goto out_stop;
-	}
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", a->ifname);
-	if (ioctl(t->tapfd, TUNSETIFF, &ifr) < 0) {
-		r = -errno;
-		snprintf(a->reason, VDESTACK_REASON_MAX,
-			 "cannot create TAP %s: %s", a->ifname, strerror(-r));
-		goto out_tap;
 	}
 	if (ioctl(t->tapfd, TUNSETVNETHDRSZ, &vnet_hlen) < 0) {
 		r = -errno;
@@ -862,15 +803,7 @@ static int tap_create(const struct vdestack_backend_args *a, void **priv)
 		r = -errno;
 		goto out_tap;
 	}
-	ioctl(t->tapfd, TUNSETCARRIER, &on);
-	/*
-	 * Closing the last fd of a non-persistent TAP unregisters the device
-	 * synchronously (tens of ms waiting for RCU grace periods).  A
-	 * persistent TAP is unregistered by the kernel's namespace cleanup
-	 * worker when the stack's namespace dies, off the caller's clock.
-	 * Nothing can reattach to it: the namespace is ours alone.
-	 */
-	ioctl(t->tapfd, TUNSETPERSIST, 1);
+	relay_set_carrier(t->tapfd, 1);
 	r = open_watch(t, a);
 	if (r < 0) {
 		snprintf(a->reason, VDESTACK_REASON_MAX,
@@ -952,7 +885,7 @@ const struct vdestack_backend vdestack_backend = {
 	.options = NULL,
 	.priority = 10,
 	.max_mtu = VDE_MAXMTU,
-	.probe = tap_probe,
+	.probe = relay_probe_tun,
 	.create = tap_create,
 	.destroy = tap_destroy,
 	.stats = tap_stats,

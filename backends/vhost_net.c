@@ -110,11 +110,6 @@
 #include "offload.h"
 #include "relay_common.h"
 
-#ifndef TUN_F_USO4
-#define TUN_F_USO4 0x20
-#define TUN_F_USO6 0x40
-#endif
-
 #define VHOST_DEV "/dev/vhost-net"
 #define PAGE 4096UL
 #define ROUND_UP(x, a) (((x) + (a)-1) & ~((a)-1))
@@ -303,12 +298,6 @@ static void drain_eventfd(int fd)
 
 	if (read(fd, &v, sizeof(v)) < 0)
 		return; /* EAGAIN: nothing was pending */
-}
-
-/* The TAP's carrier: off once VDE is gone, so the stack stops sending. */
-static void set_carrier(struct vh *h, int on)
-{
-	ioctl(h->tapfd, TUNSETCARRIER, &on);
 }
 
 /* ----------------------------------------------- stack -> VDE (RX ring) */
@@ -915,7 +904,7 @@ static void clamp_mtu(struct vh *h)
 static void vde_gone(struct vh *h)
 {
 	rx_drop_pending(h);
-	set_carrier(h, 0);
+	relay_set_carrier(h->tapfd, 0);
 }
 
 /**
@@ -1164,19 +1153,7 @@ static int vh_probe(char *reason, size_t len)
 	close(fd);
 	if (r < 0)
 		return r;
-	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-
-		snprintf(reason, len, "/dev/net/tun: %s%s", strerror(e),
-			 e == EACCES   ? " (the device must be mode 0666, as "
-					 "most distributions ship it)"
-			 : e == ENOENT ? " (module tun not loaded?)"
-				       : "");
-		return -e;
-	}
-	close(fd);
-	return 0;
+	return relay_probe_tun(reason, len);
 }
 
 /* ------------------------------------------------------------- options */
@@ -1439,34 +1416,6 @@ static int setup_vhost(struct vh *h, const struct vh_opts *o, char *reason)
 }
 
 /**
- * set_offload() - let the stack hand over super-frames and partial sums
- * @h:	relay
- *
- * As the tap backend: USO (Linux 6.2+) and ECN are tried, then less; an
- * older kernel refuses unknown flags with EINVAL.  With none accepted the
- * frames come whole and checksummed.
- */
-static void set_offload(struct vh *h)
-{
-	static const unsigned int sets[] = {
-		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN |
-			TUN_F_USO4 | TUN_F_USO6,
-		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN,
-		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6,
-		TUN_F_CSUM,
-	};
-	unsigned int i;
-
-	h->offloads = 0;
-	for (i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
-		if (ioctl(h->tapfd, TUNSETOFFLOAD, sets[i]) == 0) {
-			h->offloads = sets[i];
-			break;
-		}
-	}
-}
-
-/**
  * setup_tap() - the stack's TAP, with a vnet header matching vhost's
  * @h:		relay (features negotiated)
  * @a:		create() arguments
@@ -1476,27 +1425,11 @@ static void set_offload(struct vh *h)
 static int setup_tap(struct vh *h, const struct vdestack_backend_args *a,
 		     int want_offload)
 {
-	int hlen = (int)h->hlen, le = 1, on = 1, r;
-	struct ifreq ifr;
+	int hlen = (int)h->hlen, le = 1, r;
 
-	h->tapfd = a->svc->open_tun(a->stack);
-	if (h->tapfd < 0) {
-		r = h->tapfd;
-		snprintf(a->reason, VDESTACK_REASON_MAX,
-			 "cannot open /dev/net/tun in the stack: %s%s",
-			 strerror(-r),
-			 r == -EACCES ? " (the device must be mode 0666)" : "");
-		return r;
-	}
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", a->ifname);
-	if (ioctl(h->tapfd, TUNSETIFF, &ifr) < 0) {
-		r = -errno;
-		snprintf(a->reason, VDESTACK_REASON_MAX,
-			 "cannot create TAP %s: %s", a->ifname, strerror(-r));
-		return r;
-	}
+	h->tapfd = relay_tap_open(a);
+	if (h->tapfd < 0)
+		return h->tapfd;
 	if (ioctl(h->tapfd, TUNSETVNETHDRSZ, &hlen) < 0 ||
 	    (h->v1 && ioctl(h->tapfd, TUNSETVNETLE, &le) < 0)) {
 		r = -errno;
@@ -1507,14 +1440,9 @@ static int setup_tap(struct vh *h, const struct vdestack_backend_args *a,
 			 strerror(-r));
 		return r;
 	}
-	if (want_offload)
-		set_offload(h);
-	else
-		h->offloads = 0;
-	ioctl(h->tapfd, TUNSETCARRIER, &on);
-	/* as the tap backend: the namespace's cleanup unregisters it, off
-	 * the caller's clock (see tap.c) */
-	ioctl(h->tapfd, TUNSETPERSIST, 1);
+	/* with none accepted the frames come whole and checksummed */
+	h->offloads = want_offload ? relay_tap_offload(h->tapfd) : 0;
+	relay_set_carrier(h->tapfd, 1);
 	return 0;
 }
 
