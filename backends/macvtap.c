@@ -173,10 +173,9 @@ struct mvt_dir {
  *		macvtap's carrier, MTU, MAC and removal.  With @reqfd it is
  *		what keeps the holder namespace, hence the macvtap, alive.
  * @reqfd:	netlink socket in the holder namespace for requests
- * @nlfd:	netlink socket in the stack, RTMGRP_LINK: MTU and MAC changes
- * @ifsock:	socket in the stack for SIOC[GS]IF* on its interface
  * @stopfd:	eventfd that stops the relay
- * @ifindex:	the stack's interface
+ * @watch:	sockets in the stack: SIOC[GS]IF* on its interface, and its
+ *		MTU and MAC changes (RTMGRP_LINK)
  * @mvindex:	the macvtap, in the holder namespace
  * @ifname:	the stack's interface name
  * @passthru:	mode passthru: the macvtap's MAC is IFNAME's
@@ -189,8 +188,9 @@ struct mvt_dir {
  * @down:	macvtap -> TAP
  */
 struct mvt {
-	int tapfd, mvfd, evfd, reqfd, nlfd, ifsock, stopfd;
-	int ifindex, mvindex;
+	int tapfd, mvfd, evfd, reqfd, stopfd;
+	struct relay_watch watch;
+	int mvindex;
 	char ifname[IFNAMSIZ];
 	bool passthru, gone;
 	unsigned int mtu_max;
@@ -1083,35 +1083,27 @@ static int mvt_open_node(int index, dev_t devt,
 
 /* ----------------------------------------------------------- the stack */
 
-/* SIOCSIFHWADDR or SIOCSIFMTU on the stack's interface; -errno. */
-static int mvt_stack_set(struct mvt *t, unsigned long req,
-			 const unsigned char *mac, unsigned int mtu)
+/* SIOCSIFHWADDR on the stack's interface; -errno. */
+static int mvt_stack_set_mac(struct mvt *t, const unsigned char *mac)
 {
 	struct ifreq ifr;
 
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", t->ifname);
-	if (req == SIOCSIFHWADDR) {
-		ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
-		memcpy(ifr.ifr_hwaddr.sa_data, mac, ETH_ALEN);
-	} else {
-		ifr.ifr_mtu = (int)mtu;
-	}
-	return ioctl(t->ifsock, req, &ifr) < 0 ? -errno : 0;
+	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+	memcpy(ifr.ifr_hwaddr.sa_data, mac, ETH_ALEN);
+	return ioctl(t->watch.ifsock, SIOCSIFHWADDR, &ifr) < 0 ? -errno : 0;
 }
 
 /**
  * mvt_open_tap() - the stack's TAP, configured like the macvtap's fd
- * @t:		gets @tapfd, @ifsock, @nlfd, @ifindex
+ * @t:		gets @tapfd and @watch
  * @a:		args
  * Return: 0 or -errno with a reason.
  */
 static int mvt_open_tap(struct mvt *t, const struct vdestack_backend_args *a)
 {
-	struct sockaddr_nl snl = {.nl_family = AF_NETLINK,
-				  .nl_groups = RTMGRP_LINK};
 	int hdr = VNET_HDR_LEN, r;
-	struct ifreq ifr;
 
 	t->tapfd = relay_tap_open(a);
 	if (t->tapfd < 0)
@@ -1122,31 +1114,16 @@ static int mvt_open_tap(struct mvt *t, const struct vdestack_backend_args *a)
 		REASON(a, "cannot create TAP %s: %s", a->ifname, strerror(-r));
 		return r;
 	}
-	t->ifsock = a->svc->msocket(a->stack, AF_INET,
-				    SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (t->ifsock < 0) {
+	r = relay_watch_open(&t->watch, a);
+	if (r < 0 && t->watch.ifsock < 0)
 		REASON(a, "cannot open a socket in the stack: %s",
-		       strerror(-t->ifsock));
-		return t->ifsock;
-	}
-	t->nlfd = a->svc->msocket(a->stack, AF_NETLINK,
-				  SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
-				  NETLINK_ROUTE);
-	if (t->nlfd < 0) {
+		       strerror(-r));
+	else if (r < 0 && t->watch.nlfd < 0)
 		REASON(a, "cannot open a netlink socket in the stack: %s",
-		       strerror(-t->nlfd));
-		return t->nlfd;
-	}
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", a->ifname);
-	if (bind(t->nlfd, (struct sockaddr *)&snl, sizeof(snl)) < 0 ||
-	    ioctl(t->ifsock, SIOCGIFINDEX, &ifr) < 0) {
-		r = -errno;
+		       strerror(-r));
+	else if (r < 0)
 		REASON(a, "cannot watch %s: %s", a->ifname, strerror(-r));
-		return r;
-	}
-	t->ifindex = ifr.ifr_ifindex;
-	return 0;
+	return r;
 }
 
 /**
@@ -1211,14 +1188,14 @@ static void mvt_macvtap_sync(struct mvt *t)
 		t->mtu_max = l.mtu;
 		memset(&ifr, 0, sizeof(ifr));
 		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", t->ifname);
-		if (ioctl(t->ifsock, SIOCGIFMTU, &ifr) == 0 &&
+		if (ioctl(t->watch.ifsock, SIOCGIFMTU, &ifr) == 0 &&
 		    (unsigned int)ifr.ifr_mtu > t->mtu_max)
-			mvt_stack_set(t, SIOCSIFMTU, NULL, t->mtu_max);
+			relay_set_mtu(&t->watch, t->ifname, t->mtu_max);
 	}
 	/* passthru: IFNAME's address changed, the macvtap's with it */
 	if (l.has_mac && memcmp(l.mac, t->mac, ETH_ALEN)) {
 		memcpy(t->mac, l.mac, ETH_ALEN);
-		mvt_stack_set(t, SIOCSIFHWADDR, t->mac, 0);
+		mvt_stack_set_mac(t, t->mac);
 	}
 }
 
@@ -1241,10 +1218,10 @@ static void mvt_stack_sync(struct mvt *t)
 
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", t->ifname);
-	if (ioctl(t->ifsock, SIOCGIFMTU, &ifr) == 0 &&
+	if (ioctl(t->watch.ifsock, SIOCGIFMTU, &ifr) == 0 &&
 	    (unsigned int)ifr.ifr_mtu > t->mtu_max)
-		mvt_stack_set(t, SIOCSIFMTU, NULL, t->mtu_max);
-	if (ioctl(t->ifsock, SIOCGIFHWADDR, &ifr) < 0)
+		relay_set_mtu(&t->watch, t->ifname, t->mtu_max);
+	if (ioctl(t->watch.ifsock, SIOCGIFHWADDR, &ifr) < 0)
 		return;
 	mac = (const unsigned char *)ifr.ifr_hwaddr.sa_data;
 	if (!memcmp(mac, t->mac, ETH_ALEN))
@@ -1257,18 +1234,18 @@ static void mvt_stack_sync(struct mvt *t)
 	if (r == 0)
 		memcpy(t->mac, mac, ETH_ALEN);
 	else
-		mvt_stack_set(t, SIOCSIFHWADDR, t->mac, 0);
+		mvt_stack_set_mac(t, t->mac);
 }
 
 /**
  * mvt_events() - read link notifications from @fd, resync if they concern us
  * @t:		state
- * @fd:		@evfd (the holder) or @nlfd (the stack)
+ * @fd:		@evfd (the holder) or @watch.nlfd (the stack)
  */
 static void mvt_events(struct mvt *t, int fd)
 {
 	char buf[NLBUF] __attribute__((aligned(NLMSG_ALIGNTO)));
-	int want = fd == t->evfd ? t->mvindex : t->ifindex;
+	int want = fd == t->evfd ? t->mvindex : t->watch.ifindex;
 	bool changed = false;
 	ssize_t n;
 
@@ -1382,7 +1359,7 @@ static void *mvt_relay(void *arg)
 			 .events = (short)((t->down.pending ? 0 : POLLIN) |
 					   (t->up.pending ? POLLOUT : 0))},
 			{.fd = t->evfd, .events = POLLIN},
-			{.fd = t->nlfd, .events = POLLIN},
+			{.fd = t->watch.nlfd, .events = POLLIN},
 		};
 
 		if (poll(pfd, 5, -1) < 0) {
@@ -1395,7 +1372,7 @@ static void *mvt_relay(void *arg)
 		if (pfd[3].revents)
 			mvt_events(t, t->evfd);
 		if (pfd[4].revents)
-			mvt_events(t, t->nlfd);
+			mvt_events(t, t->watch.nlfd);
 		if (pfd[2].revents & (POLLERR | POLLHUP | POLLNVAL)) {
 			t->gone = true;
 			relay_set_carrier(t->tapfd, 0);
@@ -1453,8 +1430,7 @@ static void mvt_atfork(void)
 
 static void mvt_free(struct mvt *t)
 {
-	int *fds[] = {&t->tapfd, &t->mvfd,   &t->evfd,	&t->reqfd,
-		      &t->nlfd,	 &t->ifsock, &t->stopfd};
+	int *fds[] = {&t->tapfd, &t->mvfd, &t->evfd, &t->reqfd, &t->stopfd};
 	struct mvt **p;
 	unsigned int i;
 
@@ -1469,6 +1445,7 @@ static void mvt_free(struct mvt *t)
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (*fds[i] >= 0)
 			close(*fds[i]);
+	relay_watch_close(&t->watch);
 	free(t);
 }
 
@@ -1498,7 +1475,8 @@ static int mvt_create(const struct vdestack_backend_args *a, void **priv)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	t->tapfd = t->mvfd = t->evfd = t->reqfd = t->nlfd = t->ifsock = -1;
+	t->tapfd = t->mvfd = t->evfd = t->reqfd = -1;
+	t->watch.nlfd = t->watch.ifsock = -1;
 	t->passthru = o.mode == MACVLAN_MODE_PASSTHRU;
 	snprintf(t->ifname, sizeof(t->ifname), "%s", a->ifname);
 	t->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -1547,9 +1525,9 @@ static int mvt_create(const struct vdestack_backend_args *a, void **priv)
 		goto out_link;
 	}
 	offloads = mvt_offload(t);
-	r = mvt_stack_set(t, SIOCSIFHWADDR, t->mac, 0);
+	r = mvt_stack_set_mac(t, t->mac);
 	if (r == 0)
-		r = mvt_stack_set(t, SIOCSIFMTU, NULL, mtu);
+		r = relay_set_mtu(&t->watch, t->ifname, mtu);
 	if (r < 0) {
 		REASON(a, "cannot set the MAC and MTU %u of %s: %s", mtu,
 		       a->ifname, strerror(-r));

@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
@@ -107,4 +109,104 @@ unsigned int relay_tap_offload(int tapfd)
 void relay_set_carrier(int tapfd, int on)
 {
 	ioctl(tapfd, TUNSETCARRIER, &on);
+}
+
+int relay_watch_open(struct relay_watch *w,
+		     const struct vdestack_backend_args *a)
+{
+	struct sockaddr_nl snl = {.nl_family = AF_NETLINK,
+				  .nl_groups = RTMGRP_LINK};
+	struct ifreq ifr;
+
+	w->ifsock = a->svc->msocket(a->stack, AF_INET,
+				    SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (w->ifsock < 0)
+		return w->ifsock;
+	w->nlfd = a->svc->msocket(a->stack, AF_NETLINK,
+				  SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
+				  NETLINK_ROUTE);
+	if (w->nlfd < 0)
+		return w->nlfd;
+	if (bind(w->nlfd, (struct sockaddr *)&snl, sizeof(snl)) < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", a->ifname);
+	if (ioctl(w->ifsock, SIOCGIFINDEX, &ifr) < 0)
+		return -errno;
+	w->ifindex = ifr.ifr_ifindex;
+	return 0;
+}
+
+void relay_watch_close(struct relay_watch *w)
+{
+	if (w->nlfd >= 0)
+		close(w->nlfd);
+	if (w->ifsock >= 0)
+		close(w->ifsock);
+	w->nlfd = w->ifsock = -1;
+}
+
+/* @req on the interface @ifname with @ifr, whose other fields are set */
+static int if_ioctl(const struct relay_watch *w, const char *ifname,
+		    unsigned long req, struct ifreq *ifr)
+{
+	snprintf(ifr->ifr_name, sizeof(ifr->ifr_name), "%s", ifname);
+	return ioctl(w->ifsock, req, ifr) < 0 ? -errno : 0;
+}
+
+int relay_set_mtu(const struct relay_watch *w, const char *ifname,
+		  unsigned int mtu)
+{
+	struct ifreq ifr = {.ifr_mtu = (int)mtu};
+
+	return if_ioctl(w, ifname, SIOCSIFMTU, &ifr);
+}
+
+int relay_set_txqlen(const struct relay_watch *w, const char *ifname,
+		     unsigned int qlen)
+{
+	struct ifreq ifr = {.ifr_qlen = (int)qlen};
+
+	return if_ioctl(w, ifname, SIOCSIFTXQLEN, &ifr);
+}
+
+void relay_clamp_mtu(const struct relay_watch *w, unsigned int max)
+{
+	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
+	ssize_t n;
+
+	while ((n = recv(w->nlfd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		struct nlmsghdr *h;
+		int len = (int)n;
+
+		for (h = (void *)buf; NLMSG_OK(h, len);
+		     h = NLMSG_NEXT(h, len)) {
+			struct ifinfomsg *ifi = NLMSG_DATA(h);
+			struct rtattr *a;
+			int alen;
+
+			if (h->nlmsg_type != RTM_NEWLINK ||
+			    ifi->ifi_index != w->ifindex)
+				continue;
+			alen = (int)IFLA_PAYLOAD(h);
+			for (a = IFLA_RTA(ifi); RTA_OK(a, alen);
+			     a = RTA_NEXT(a, alen)) {
+				unsigned int mtu;
+				struct ifreq ifr;
+
+				if (a->rta_type != IFLA_MTU)
+					continue;
+				memcpy(&mtu, RTA_DATA(a), sizeof(mtu));
+				if (mtu <= max)
+					continue;
+				/* by index: the stack may have renamed it */
+				memset(&ifr, 0, sizeof(ifr));
+				ifr.ifr_ifindex = w->ifindex;
+				if (ioctl(w->ifsock, SIOCGIFNAME, &ifr) < 0)
+					continue;
+				ifr.ifr_mtu = (int)max;
+				ioctl(w->ifsock, SIOCSIFMTU, &ifr);
+			}
+		}
+	}
 }

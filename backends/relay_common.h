@@ -4,7 +4,8 @@
  *
  * tap, vhost-net and macvtap each give the stack a TAP and move its frames
  * with one thread of their own.  What they do alike is here: the counters
- * behind stats() and the stack's TAP (creation, offloads, carrier).
+ * behind stats(), the stack's TAP (creation, offloads, carrier) and the
+ * sockets that watch its interface (MTU).
  *
  * Compiled into every plugin (SHARED in backends/SConscript), hidden like
  * the rest of it: a plugin still exports only its descriptor.
@@ -93,5 +94,70 @@ unsigned int relay_tap_offload(int tapfd);
  * @on:		nonzero for on
  */
 void relay_set_carrier(int tapfd, int on);
+
+/* ----------------------------------------------- the stack's interface */
+
+/**
+ * struct relay_watch - sockets inside the stack for its interface
+ * @ifsock:	AF_INET datagram socket for SIOC[GS]IF*, or -1
+ * @nlfd:	NETLINK_ROUTE socket bound to RTMGRP_LINK, non-blocking, or -1
+ * @ifindex:	the interface
+ */
+struct relay_watch {
+	int ifsock, nlfd, ifindex;
+};
+
+/**
+ * relay_watch_open() - open the sockets and find the interface
+ * @w:	filled; @ifsock and @nlfd are -1 on entry
+ * @a:	create() arguments (the stack, the interface name)
+ *
+ * On failure @w tells the step that failed: @ifsock < 0 (the inet
+ * socket), else @nlfd < 0 (the netlink socket), else binding it or
+ * finding the interface.  What is open stays open for the caller to close.
+ *
+ * Return: 0 or -errno.
+ */
+int relay_watch_open(struct relay_watch *w,
+		     const struct vdestack_backend_args *a);
+
+/**
+ * relay_watch_close() - close what relay_watch_open() opened
+ * @w:	watch; its fds become -1
+ */
+void relay_watch_close(struct relay_watch *w);
+
+/**
+ * relay_set_mtu() - SIOCSIFMTU on the stack's interface
+ * @w:		watch (its @ifsock)
+ * @ifname:	the interface
+ * @mtu:	MTU
+ * Return: 0 or -errno.
+ */
+int relay_set_mtu(const struct relay_watch *w, const char *ifname,
+		  unsigned int mtu);
+
+/**
+ * relay_set_txqlen() - SIOCSIFTXQLEN on the stack's interface
+ * @w:		watch (its @ifsock)
+ * @ifname:	the interface
+ * @qlen:	frames the stack may queue for the relay
+ * Return: 0 or -errno.
+ */
+int relay_set_txqlen(const struct relay_watch *w, const char *ifname,
+		     unsigned int qlen);
+
+/**
+ * relay_clamp_mtu() - read the link notifications waiting on @w->nlfd and
+ * put an MTU of the interface above @max back to @max
+ * @w:		watch
+ * @max:	the largest MTU the other side carries
+ *
+ * A TAP accepts any MTU up to 65535 and there is no ioctl to lower its
+ * maximum: the stack could set an MTU whose frames would be dropped.
+ *
+ * Context: the relay thread, when @w->nlfd polls readable.
+ */
+void relay_clamp_mtu(const struct relay_watch *w, unsigned int max);
 
 #endif

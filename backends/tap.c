@@ -50,8 +50,6 @@
 #include <fcntl.h>
 #include <libvdeplug.h>
 #include <linux/if_tun.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
@@ -143,10 +141,8 @@ struct tap {
 	int ctlfd;
 	int data_is_socket;
 	enum direct direct;
-	unsigned int offloads; /* TUN_F_* the TAP accepted */
-	int nlfd;	       /* RTMGRP_LINK listener inside the stack */
-	int ifsock;	       /* for SIOCSIFMTU inside the stack */
-	int ifindex;
+	unsigned int offloads;	  /* TUN_F_* the TAP accepted */
+	struct relay_watch watch; /* MTU watch inside the stack */
 	pthread_t thread;
 	struct relay_counters cnt;
 
@@ -523,47 +519,6 @@ static int rx_run(struct tap *t, short revents)
 	return eof;
 }
 
-/* Put an MTU above what VDE carries back to the maximum. */
-static void clamp_mtu(struct tap *t)
-{
-	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
-	ssize_t n;
-
-	while ((n = recv(t->nlfd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
-		struct nlmsghdr *h;
-		int len = (int)n;
-
-		for (h = (void *)buf; NLMSG_OK(h, len);
-		     h = NLMSG_NEXT(h, len)) {
-			struct ifinfomsg *ifi = NLMSG_DATA(h);
-			struct rtattr *a;
-			int alen;
-
-			if (h->nlmsg_type != RTM_NEWLINK ||
-			    ifi->ifi_index != t->ifindex)
-				continue;
-			alen = (int)IFLA_PAYLOAD(h);
-			for (a = IFLA_RTA(ifi); RTA_OK(a, alen);
-			     a = RTA_NEXT(a, alen)) {
-				unsigned int mtu;
-				struct ifreq ifr;
-
-				if (a->rta_type != IFLA_MTU)
-					continue;
-				memcpy(&mtu, RTA_DATA(a), sizeof(mtu));
-				if (mtu <= VDE_MAXMTU)
-					continue;
-				memset(&ifr, 0, sizeof(ifr));
-				ifr.ifr_ifindex = t->ifindex;
-				if (ioctl(t->ifsock, SIOCGIFNAME, &ifr) < 0)
-					continue;
-				ifr.ifr_mtu = VDE_MAXMTU;
-				ioctl(t->ifsock, SIOCSIFMTU, &ifr);
-			}
-		}
-	}
-}
-
 static void *relay(void *arg)
 {
 	struct tap *t = arg;
@@ -580,7 +535,7 @@ static void *relay(void *arg)
 			{.fd = eof || !dev ? -1 : t->datafd, .events = dev},
 			{.fd = eof || t->ctlfd == t->datafd ? -1 : t->ctlfd,
 			 .events = POLLIN | POLLRDHUP},
-			{.fd = t->nlfd, .events = POLLIN},
+			{.fd = t->watch.nlfd, .events = POLLIN},
 		};
 
 		if (poll(pfd, 5, -1) < 0) {
@@ -591,7 +546,7 @@ static void *relay(void *arg)
 		if (pfd[0].revents)
 			break;
 		if (pfd[4].revents)
-			clamp_mtu(t);
+			relay_clamp_mtu(&t->watch, VDE_MAXMTU);
 		if (pfd[3].revents) {
 			char c;
 			ssize_t n = recv(t->ctlfd, &c, 1, MSG_DONTWAIT);
@@ -622,42 +577,6 @@ static void *relay(void *arg)
 			tx_run(t, eof);
 	}
 	return NULL;
-}
-
-static int set_mtu(struct tap *t, const char *ifname, unsigned int mtu)
-{
-	struct ifreq ifr;
-
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	ifr.ifr_mtu = (int)mtu;
-	return ioctl(t->ifsock, SIOCSIFMTU, &ifr) < 0 ? -errno : 0;
-}
-
-/* Sockets inside the stack for the MTU watch; -errno. */
-static int open_watch(struct tap *t, const struct vdestack_backend_args *a)
-{
-	struct sockaddr_nl snl = {.nl_family = AF_NETLINK,
-				  .nl_groups = RTMGRP_LINK};
-	struct ifreq ifr;
-
-	t->ifsock = a->svc->msocket(a->stack, AF_INET,
-				    SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (t->ifsock < 0)
-		return t->ifsock;
-	t->nlfd = a->svc->msocket(a->stack, AF_NETLINK,
-				  SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
-				  NETLINK_ROUTE);
-	if (t->nlfd < 0)
-		return t->nlfd;
-	if (bind(t->nlfd, (struct sockaddr *)&snl, sizeof(snl)) < 0)
-		return -errno;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", a->ifname);
-	if (ioctl(t->ifsock, SIOCGIFINDEX, &ifr) < 0)
-		return -errno;
-	t->ifindex = ifr.ifr_ifindex;
-	return 0;
 }
 
 /**
@@ -727,15 +646,13 @@ static void set_queues(struct tap *t, const char *ifname,
 		       const struct vdestack_services *svc)
 {
 	int sndbuf = TAP_SNDBUF;
-	struct ifreq ifr;
+	int r;
 
 	if (ioctl(t->tapfd, TUNSETSNDBUF, &sndbuf) < 0)
 		svc->log("tap: TUNSETSNDBUF: %s", strerror(errno));
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	ifr.ifr_qlen = TAP_TXQLEN;
-	if (ioctl(t->ifsock, SIOCSIFTXQLEN, &ifr) < 0)
-		svc->log("tap: txqueuelen of %s: %s", ifname, strerror(errno));
+	r = relay_set_txqlen(&t->watch, ifname, TAP_TXQLEN);
+	if (r < 0)
+		svc->log("tap: txqueuelen of %s: %s", ifname, strerror(-r));
 }
 
 static void init_rx_msgs(struct tap *t)
@@ -777,7 +694,7 @@ static int tap_create(const struct vdestack_backend_args *a, void **priv)
 	t->data_is_socket = fstat(t->datafd, &st) == 0 && S_ISSOCK(st.st_mode);
 	t->direct = direct_mode(a->vdenet, t->datafd);
 	init_rx_msgs(t);
-	t->nlfd = t->ifsock = -1;
+	t->watch.nlfd = t->watch.ifsock = -1;
 	t->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (t->stopfd < 0) {
 		r = -errno;
@@ -804,7 +721,7 @@ static int tap_create(const struct vdestack_backend_args *a, void **priv)
 		goto out_tap;
 	}
 	relay_set_carrier(t->tapfd, 1);
-	r = open_watch(t, a);
+	r = relay_watch_open(&t->watch, a);
 	if (r < 0) {
 		snprintf(a->reason, VDESTACK_REASON_MAX,
 			 "cannot watch the MTU of %s: %s", a->ifname,
@@ -814,7 +731,7 @@ static int tap_create(const struct vdestack_backend_args *a, void **priv)
 	set_queues(t, a->ifname, a->svc);
 	set_wire_sndbuf(t);
 	if (a->mtu) {
-		r = set_mtu(t, a->ifname, a->mtu);
+		r = relay_set_mtu(&t->watch, a->ifname, a->mtu);
 		if (r < 0) {
 			snprintf(a->reason, VDESTACK_REASON_MAX,
 				 "cannot set MTU %u on %s: %s", a->mtu,
@@ -840,10 +757,7 @@ static int tap_create(const struct vdestack_backend_args *a, void **priv)
 	return 0;
 
 out_tap:
-	if (t->nlfd >= 0)
-		close(t->nlfd);
-	if (t->ifsock >= 0)
-		close(t->ifsock);
+	relay_watch_close(&t->watch);
 	close(t->tapfd);
 out_stop:
 	close(t->stopfd);
@@ -860,8 +774,7 @@ static void tap_destroy(void *priv)
 	if (write(t->stopfd, &one, sizeof(one)) < 0)
 		return; /* cannot happen: eventfd counter far from overflow */
 	pthread_join(t->thread, NULL);
-	close(t->nlfd);
-	close(t->ifsock);
+	relay_watch_close(&t->watch);
 	close(t->tapfd);
 	close(t->stopfd);
 	munmap(t, sizeof(*t));

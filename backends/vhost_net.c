@@ -83,8 +83,6 @@
 #include <grp.h>
 #include <libvdeplug.h>
 #include <linux/if_tun.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
 #include <linux/vhost.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
@@ -162,7 +160,8 @@ struct vq {
  * Fields below "relay state" belong to the relay thread once it runs.
  */
 struct vh {
-	int vhostfd, tapfd, stopfd, nlfd, ifsock, ifindex;
+	int vhostfd, tapfd, stopfd;
+	struct relay_watch watch; /* MTU watch inside the stack */
 	struct vdeconn *conn;
 	int datafd, ctlfd, data_is_socket, direct;
 	int owner; /* VHOST_SET_OWNER done */
@@ -856,48 +855,6 @@ static int tx_run(struct vh *h, short revents)
 	return eof;
 }
 
-/* ----------------------------------------------------------------- MTU */
-
-/* Put an MTU above what VDE carries back to the maximum. */
-static void clamp_mtu(struct vh *h)
-{
-	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
-	ssize_t n;
-
-	while ((n = recv(h->nlfd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
-		int len = (int)n;
-		struct nlmsghdr *nh;
-
-		for (nh = (void *)buf; NLMSG_OK(nh, len);
-		     nh = NLMSG_NEXT(nh, len)) {
-			struct ifinfomsg *ifi = NLMSG_DATA(nh);
-			int alen = (int)IFLA_PAYLOAD(nh);
-			struct rtattr *a;
-
-			if (nh->nlmsg_type != RTM_NEWLINK ||
-			    ifi->ifi_index != h->ifindex)
-				continue;
-			for (a = IFLA_RTA(ifi); RTA_OK(a, alen);
-			     a = RTA_NEXT(a, alen)) {
-				struct ifreq ifr;
-				unsigned int mtu;
-
-				if (a->rta_type != IFLA_MTU)
-					continue;
-				memcpy(&mtu, RTA_DATA(a), sizeof(mtu));
-				if (mtu <= VDE_MAXMTU)
-					continue;
-				memset(&ifr, 0, sizeof(ifr));
-				ifr.ifr_ifindex = h->ifindex;
-				if (ioctl(h->ifsock, SIOCGIFNAME, &ifr) < 0)
-					continue;
-				ifr.ifr_mtu = VDE_MAXMTU;
-				ioctl(h->ifsock, SIOCSIFMTU, &ifr);
-			}
-		}
-	}
-}
-
 /* --------------------------------------------------------------- relay */
 
 /* The connection is gone: carrier off, nothing more for VDE. */
@@ -936,7 +893,7 @@ static void *relay(void *arg)
 			{.fd = dev ? h->datafd : -1, .events = dev},
 			{.fd = eof || h->ctlfd == h->datafd ? -1 : h->ctlfd,
 			 .events = POLLIN | POLLRDHUP},
-			{.fd = h->nlfd, .events = POLLIN},
+			{.fd = h->watch.nlfd, .events = POLLIN},
 			{.fd = h->tx_starved ? h->tx.call : -1,
 			 .events = POLLIN},
 		};
@@ -955,7 +912,7 @@ static void *relay(void *arg)
 		if (pfd[0].revents)
 			break;
 		if (pfd[4].revents)
-			clamp_mtu(h);
+			relay_clamp_mtu(&h->watch, VDE_MAXMTU);
 		if (pfd[3].revents) {
 			char c;
 			ssize_t n = recv(h->ctlfd, &c, 1, MSG_DONTWAIT);
@@ -1447,37 +1404,6 @@ static int setup_tap(struct vh *h, const struct vdestack_backend_args *a,
 }
 
 /**
- * open_watch() - sockets inside the stack for MTU and queue settings
- * @h:	relay
- * @a:	create() arguments
- * Return: 0 or -errno.
- */
-static int open_watch(struct vh *h, const struct vdestack_backend_args *a)
-{
-	struct sockaddr_nl snl = {.nl_family = AF_NETLINK,
-				  .nl_groups = RTMGRP_LINK};
-	struct ifreq ifr;
-
-	h->ifsock = a->svc->msocket(a->stack, AF_INET,
-				    SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (h->ifsock < 0)
-		return h->ifsock;
-	h->nlfd = a->svc->msocket(a->stack, AF_NETLINK,
-				  SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
-				  NETLINK_ROUTE);
-	if (h->nlfd < 0)
-		return h->nlfd;
-	if (bind(h->nlfd, (struct sockaddr *)&snl, sizeof(snl)) < 0)
-		return -errno;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", a->ifname);
-	if (ioctl(h->ifsock, SIOCGIFINDEX, &ifr) < 0)
-		return -errno;
-	h->ifindex = ifr.ifr_ifindex;
-	return 0;
-}
-
-/**
  * vde_direct() - whether the connection is a bare seqpacket socket
  * @vdenet:	the VNL
  * @datafd:	vde_datafd() of its connection
@@ -1529,8 +1455,7 @@ static void vh_free(struct vh *h)
 	close_fd(&h->rx.call);
 	close_fd(&h->tx.kick);
 	close_fd(&h->tx.call);
-	close_fd(&h->nlfd);
-	close_fd(&h->ifsock);
+	relay_watch_close(&h->watch);
 	close_fd(&h->tapfd);
 	close_fd(&h->stopfd);
 	if (h->mem)
@@ -1571,7 +1496,7 @@ static int vh_create(const struct vdestack_backend_args *a, void **priv)
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
-	h->vhostfd = h->tapfd = h->nlfd = h->ifsock = -1;
+	h->vhostfd = h->tapfd = h->watch.nlfd = h->watch.ifsock = -1;
 	h->rx.kick = h->rx.call = h->tx.kick = h->tx.call = -1;
 	h->conn = a->conn;
 	h->datafd = vde_datafd(a->conn);
@@ -1589,34 +1514,24 @@ static int vh_create(const struct vdestack_backend_args *a, void **priv)
 	r = setup_tap(h, a, o.offload);
 	if (r < 0)
 		goto fail;
-	r = open_watch(h, a);
+	r = relay_watch_open(&h->watch, a);
 	if (r < 0) {
 		snprintf(a->reason, VDESTACK_REASON_MAX,
 			 "cannot watch the MTU of %s: %s", a->ifname,
 			 strerror(-r));
 		goto fail;
 	}
-	{
-		struct ifreq ifr;
-
-		memset(&ifr, 0, sizeof(ifr));
-		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", a->ifname);
-		ifr.ifr_qlen = TAP_TXQLEN;
-		if (ioctl(h->ifsock, SIOCSIFTXQLEN, &ifr) < 0)
-			a->svc->log("vhost-net: txqueuelen of %s: %s",
-				    a->ifname, strerror(errno));
-		if (a->mtu) {
-			memset(&ifr, 0, sizeof(ifr));
-			snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s",
-				 a->ifname);
-			ifr.ifr_mtu = (int)a->mtu;
-			if (ioctl(h->ifsock, SIOCSIFMTU, &ifr) < 0) {
-				r = -errno;
-				snprintf(a->reason, VDESTACK_REASON_MAX,
-					 "cannot set MTU %u on %s: %s", a->mtu,
-					 a->ifname, strerror(-r));
-				goto fail;
-			}
+	r = relay_set_txqlen(&h->watch, a->ifname, TAP_TXQLEN);
+	if (r < 0)
+		a->svc->log("vhost-net: txqueuelen of %s: %s", a->ifname,
+			    strerror(-r));
+	if (a->mtu) {
+		r = relay_set_mtu(&h->watch, a->ifname, a->mtu);
+		if (r < 0) {
+			snprintf(a->reason, VDESTACK_REASON_MAX,
+				 "cannot set MTU %u on %s: %s", a->mtu,
+				 a->ifname, strerror(-r));
+			goto fail;
 		}
 	}
 	if (h->datafd >= 0 &&
