@@ -1456,7 +1456,6 @@ static int mvt_create(const struct vdestack_backend_args *a, void **priv)
 	char name[IFNAMSIZ];
 	unsigned int mtu;
 	struct mvt_opts o;
-	sigset_t all, old;
 	struct mvt *t;
 	dev_t devt = 0;
 	int r, hdr = VNET_HDR_LEN;
@@ -1548,11 +1547,7 @@ static int mvt_create(const struct vdestack_backend_args *a, void **priv)
 	t->up.from = t->down.to = t->tapfd;
 	t->up.to = t->down.from = t->mvfd;
 
-	/* the relay thread must never take the application's signals */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = -pthread_create(&t->thread, NULL, mvt_relay, t);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	r = relay_thread_start(&t->thread, mvt_relay, t, NULL);
 	if (r < 0) {
 		REASON(a, "cannot start the relay thread: %s", strerror(-r));
 		goto out_link;
@@ -1574,11 +1569,9 @@ out_free:
 static void mvt_destroy(void *priv)
 {
 	struct mvt *t = priv;
-	uint64_t one = 1;
 
-	if (write(t->stopfd, &one, sizeof(one)) < 0)
-		return; /* cannot happen: eventfd counter far from overflow */
-	pthread_join(t->thread, NULL);
+	if (relay_thread_stop(t->stopfd, t->thread) < 0)
+		return;
 	mvt_delete_link(t);
 	mvt_free(t);
 }

@@ -12,6 +12,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -209,4 +210,31 @@ void relay_clamp_mtu(const struct relay_watch *w, unsigned int max)
 			}
 		}
 	}
+}
+
+int relay_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg,
+		       const char *name)
+{
+	sigset_t all, old;
+	int r;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(thread, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r)
+		return -r;
+	if (name)
+		pthread_setname_np(*thread, name);
+	return 0;
+}
+
+int relay_thread_stop(int stopfd, pthread_t thread)
+{
+	uint64_t one = 1;
+
+	if (write(stopfd, &one, sizeof(one)) < 0)
+		return -errno;
+	pthread_join(thread, NULL);
+	return 0;
 }

@@ -4,8 +4,9 @@
  *
  * tap, vhost-net and macvtap each give the stack a TAP and move its frames
  * with one thread of their own.  What they do alike is here: the counters
- * behind stats(), the stack's TAP (creation, offloads, carrier) and the
- * sockets that watch its interface (MTU).
+ * behind stats(), the stack's TAP (creation, offloads, carrier), the
+ * sockets that watch its interface (MTU), and starting and stopping the
+ * relay thread.
  *
  * Compiled into every plugin (SHARED in backends/SConscript), hidden like
  * the rest of it: a plugin still exports only its descriptor.
@@ -13,6 +14,7 @@
 #ifndef VDESTACK_RELAY_COMMON_H
 #define VDESTACK_RELAY_COMMON_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -159,5 +161,31 @@ int relay_set_txqlen(const struct relay_watch *w, const char *ifname,
  * Context: the relay thread, when @w->nlfd polls readable.
  */
 void relay_clamp_mtu(const struct relay_watch *w, unsigned int max);
+
+/* ---------------------------------------------------------- the thread */
+
+/**
+ * relay_thread_start() - start a relay thread with every signal blocked
+ * @thread:	set to the thread
+ * @fn:		its function
+ * @arg:	its argument
+ * @name:	its name (so that top -H and perf tell it from the
+ *		application's threads), or NULL
+ *
+ * The relay thread must never take the application's signals.
+ *
+ * Return: 0 or -errno.
+ */
+int relay_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg,
+		       const char *name);
+
+/**
+ * relay_thread_stop() - make a relay thread return and join it
+ * @stopfd:	eventfd the thread polls for POLLIN, and then returns
+ * @thread:	the thread
+ * Return: 0, or -errno if it could not be told (it cannot happen: the
+ * counter is far from overflow); it still runs then.
+ */
+int relay_thread_stop(int stopfd, pthread_t thread);
 
 #endif

@@ -53,7 +53,6 @@
 #include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -668,7 +667,6 @@ static void init_rx_msgs(struct tap *t)
 
 static int tap_create(const struct vdestack_backend_args *a, void **priv)
 {
-	sigset_t all, old;
 	struct stat st;
 	struct tap *t;
 	int r, vnet_hlen = VNET_HLEN;
@@ -740,14 +738,7 @@ static int tap_create(const struct vdestack_backend_args *a, void **priv)
 		}
 	}
 
-	/* the relay thread must never take the application's signals */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = -pthread_create(&t->thread, NULL, relay, t);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r == 0)
-		/* so that top -H and perf tell it from the application's */
-		pthread_setname_np(t->thread, "vdestack-tap");
+	r = relay_thread_start(&t->thread, relay, t, "vdestack-tap");
 	if (r < 0) {
 		snprintf(a->reason, VDESTACK_REASON_MAX,
 			 "cannot start the relay thread: %s", strerror(-r));
@@ -769,11 +760,9 @@ out_free:
 static void tap_destroy(void *priv)
 {
 	struct tap *t = priv;
-	uint64_t one = 1;
 
-	if (write(t->stopfd, &one, sizeof(one)) < 0)
-		return; /* cannot happen: eventfd counter far from overflow */
-	pthread_join(t->thread, NULL);
+	if (relay_thread_stop(t->stopfd, t->thread) < 0)
+		return;
 	relay_watch_close(&t->watch);
 	close(t->tapfd);
 	close(t->stopfd);

@@ -90,7 +90,6 @@
 #include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1478,7 +1477,6 @@ static void vh_free(struct vh *h)
 static int vh_create(const struct vdestack_backend_args *a, void **priv)
 {
 	struct vhost_vring_file be;
-	sigset_t all, old;
 	struct vh_opts o;
 	struct stat st;
 	struct vh *h;
@@ -1566,11 +1564,7 @@ static int vh_create(const struct vdestack_backend_args *a, void **priv)
 		    h->direct ? "recvmmsg/sendmmsg" : "vde_recv/vde_send",
 		    h->memlen / 1024);
 
-	/* the relay thread must never take the application's signals */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = -pthread_create(&h->thread, NULL, relay, h);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	r = relay_thread_start(&h->thread, relay, h, NULL);
 	if (r < 0) {
 		snprintf(a->reason, VDESTACK_REASON_MAX,
 			 "cannot start the relay thread: %s", strerror(-r));
@@ -1594,11 +1588,9 @@ fail:
 static void vh_destroy(void *priv)
 {
 	struct vh *h = priv;
-	uint64_t one = 1;
 
-	if (write(h->stopfd, &one, sizeof(one)) < 0)
-		return; /* cannot happen: eventfd counter far from overflow */
-	pthread_join(h->thread, NULL);
+	if (relay_thread_stop(h->stopfd, h->thread) < 0)
+		return;
 	vh_free(h);
 }
 
