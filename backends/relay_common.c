@@ -12,10 +12,13 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "relay_common.h"
@@ -237,4 +240,193 @@ int relay_thread_stop(int stopfd, pthread_t thread)
 		return -errno;
 	pthread_join(thread, NULL);
 	return 0;
+}
+
+/**
+ * relay_direct_mode() - whether frames may bypass the plugin on
+ * vde_datafd()
+ * @vdenet:	the VNL
+ * @datafd:	vde_datafd() of its connection
+ *
+ * libvdeplug 4's seqpacket plugin is recv(fd, buf, len, 0) and
+ * send(fd, buf, len, 0) (never for len 0) on the fd given in the VNL, and
+ * nothing else: recvmmsg()/sendmmsg() on that fd are the same calls,
+ * batched.  Its udp plugin sends with send() on a socket it connects on
+ * the first ENOTCONN/EDESTADDRREQ (send_many() hands exactly those to
+ * vde_send()), but disconnects it on a 0-byte receive: receiving stays
+ * with the plugin.  Anything else, or a fd that is not what the plugin
+ * would have made, goes through vde_send()/vde_recv().
+ *
+ * Return: enum relay_direct.
+ */
+static enum relay_direct relay_direct_mode(const char *vdenet, int datafd)
+{
+	int type = 0, dom = 0;
+	socklen_t l = sizeof(int);
+
+	if (datafd < 0 ||
+	    getsockopt(datafd, SOL_SOCKET, SO_TYPE, &type, &l) < 0)
+		return RELAY_DIRECT_NONE;
+	l = sizeof(int);
+	if (getsockopt(datafd, SOL_SOCKET, SO_DOMAIN, &dom, &l) < 0)
+		return RELAY_DIRECT_NONE;
+	if (!strncmp(vdenet, "seqpacket://", 12) && type == SOCK_SEQPACKET &&
+	    dom == AF_UNIX && strtol(vdenet + 12, NULL, 0) == datafd)
+		return RELAY_DIRECT_SEQPACKET;
+	if (!strncmp(vdenet, "udp://", 6) && type == SOCK_DGRAM &&
+	    (dom == AF_INET || dom == AF_INET6))
+		return RELAY_DIRECT_UDP;
+	return RELAY_DIRECT_NONE;
+}
+
+int relay_vde_init(struct relay_vde *v, const struct vdestack_backend_args *a,
+		   struct relay_counters *cnt, int udp)
+{
+	struct stat st;
+
+	v->conn = a->conn;
+	v->cnt = cnt;
+	v->datafd = vde_datafd(a->conn);
+	v->ctlfd = vde_ctlfd(a->conn);
+	v->data_is_socket = fstat(v->datafd, &st) == 0 && S_ISSOCK(st.st_mode);
+	v->direct = relay_direct_mode(a->vdenet, v->datafd);
+	if (v->direct == RELAY_DIRECT_UDP && !udp)
+		v->direct = RELAY_DIRECT_NONE;
+	/* a blocking send toward a peer whose own relay is blocked sending
+	 * to us would deadlock two stacks of one process */
+	if (v->datafd >= 0 && fcntl(v->datafd, F_SETFL,
+				    fcntl(v->datafd, F_GETFL) | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+/* send() errors that mean "VDE is full now, try again on POLLOUT" */
+static int vde_full(int e)
+{
+	return e == EAGAIN || e == ENOBUFS || e == EINTR;
+}
+
+/**
+ * send_one() - send segs[seg_i] with vde_send()
+ * @v:	VDE side
+ * Return: 0 sent or dropped, -EAGAIN if VDE is full.
+ */
+static int send_one(struct relay_vde *v)
+{
+	const struct ofl_seg *s = &v->segs[v->seg_i];
+	const void *buf = s->data;
+	size_t len = s->len;
+	ssize_t n;
+
+	if (s->hdr_len) {
+		/* vde_send() takes one buffer; ofl_gso_start() bounded the
+		 * segment by VDE_ETHBUFSIZE */
+		memcpy(v->flat, s->hdr, s->hdr_len);
+		memcpy(v->flat + s->hdr_len, s->data, s->len);
+		buf = v->flat;
+		len += s->hdr_len;
+	}
+	n = vde_send(v->conn, buf, len, MSG_DONTWAIT);
+	if (n < 0 && vde_full(errno))
+		return -EAGAIN;
+	if (n < 0) {
+		relay_count(&v->cnt->tx_dropped, 1);
+	} else {
+		relay_count(&v->cnt->tx_frames, 1);
+		relay_count(&v->cnt->tx_bytes, len);
+	}
+	v->seg_i++;
+	return 0;
+}
+
+/**
+ * send_many() - send segs[seg_i..seg_n) with one sendmmsg()
+ * @v:	VDE side, in direct mode
+ * Return: 0 if some were sent or one dropped, -EAGAIN if VDE is full.
+ */
+static int send_many(struct relay_vde *v)
+{
+	unsigned int n = v->seg_n - v->seg_i, k;
+	uint64_t bytes = 0;
+	int r;
+
+	for (k = 0; k < n; k++) {
+		const struct ofl_seg *s = &v->segs[v->seg_i + k];
+		struct msghdr *m = &v->msgs[k].msg_hdr;
+		struct iovec *iov = v->iov[k];
+
+		memset(m, 0, sizeof(*m));
+		m->msg_iov = iov;
+		if (s->hdr_len) {
+			iov[m->msg_iovlen].iov_base = (void *)s->hdr;
+			iov[m->msg_iovlen++].iov_len = s->hdr_len;
+		}
+		iov[m->msg_iovlen].iov_base = (void *)s->data;
+		iov[m->msg_iovlen++].iov_len = s->len;
+	}
+	/* a peer gone: EPIPE, not a SIGPIPE left pending on this thread */
+	r = sendmmsg(v->datafd, v->msgs, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (r > 0) {
+		for (k = 0; k < (unsigned int)r; k++)
+			bytes += v->segs[v->seg_i + k].hdr_len +
+				 v->segs[v->seg_i + k].len;
+		relay_count(&v->cnt->tx_frames, (unsigned int)r);
+		relay_count(&v->cnt->tx_bytes, bytes);
+		v->seg_i += (unsigned int)r;
+		return 0;
+	}
+	if (r < 0 && vde_full(errno))
+		return -EAGAIN;
+	/* udp:// connects its socket on the first send: let it */
+	if (r < 0 && v->direct == RELAY_DIRECT_UDP &&
+	    (errno == ENOTCONN || errno == EDESTADDRREQ))
+		return send_one(v);
+	/* the first message failed (errors after it are not reported): it
+	 * is dropped, the rest are tried again */
+	relay_count(&v->cnt->tx_dropped, 1);
+	v->seg_i++;
+	return 0;
+}
+
+int relay_vde_flush(struct relay_vde *v)
+{
+	while (relay_vde_pending(v)) {
+		int r = v->direct != RELAY_DIRECT_NONE ? send_many(v)
+						       : send_one(v);
+
+		if (r < 0)
+			return r;
+	}
+	v->seg_i = v->seg_n = 0;
+	return 0;
+}
+
+void relay_vde_drop(struct relay_vde *v)
+{
+	uint64_t n = v->seg_n - v->seg_i;
+
+	n += v->gso.nsegs - v->gso.next;
+	if (n)
+		relay_count(&v->cnt->tx_dropped, n);
+	v->seg_i = v->seg_n = 0;
+	v->gso.nsegs = v->gso.next = 0;
+}
+
+int relay_vde_hung_up(const struct relay_vde *v, short revents)
+{
+	struct pollfd p = {.fd = v->datafd, .events = POLLRDHUP};
+
+	if (revents & (POLLHUP | POLLRDHUP))
+		return 1;
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP));
+}
+
+int relay_vde_ctl_eof(const struct relay_vde *v, short revents)
+{
+	char c;
+	ssize_t n = recv(v->ctlfd, &c, 1, MSG_DONTWAIT);
+
+	return n == 0 || (revents & (POLLHUP | POLLRDHUP)) ||
+	       (n < 0 && errno != EAGAIN && errno != EINTR &&
+		errno != ENOTSOCK);
 }

@@ -5,8 +5,11 @@
  * tap, vhost-net and macvtap each give the stack a TAP and move its frames
  * with one thread of their own.  What they do alike is here: the counters
  * behind stats(), the stack's TAP (creation, offloads, carrier), the
- * sockets that watch its interface (MTU), and starting and stopping the
- * relay thread.
+ * sockets that watch its interface (MTU), starting and stopping the relay
+ * thread, and, for the relays of a libvdeplug connection (tap, vhost-net),
+ * the VDE side: the connection's fds, which plugins may be bypassed with
+ * sendmmsg()/recvmmsg(), and the segments waiting to be sent, with their
+ * backpressure.
  *
  * Compiled into every plugin (SHARED in backends/SConscript), hidden like
  * the rest of it: a plugin still exports only its descriptor.
@@ -14,12 +17,17 @@
 #ifndef VDESTACK_RELAY_COMMON_H
 #define VDESTACK_RELAY_COMMON_H
 
+#include <libvdeplug.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <vdestack_backend.h>
+
+#include "offload.h"
 
 /* USO is in Linux 6.2 and later; the flags are the same on older headers */
 #ifndef TUN_F_USO4
@@ -187,5 +195,116 @@ int relay_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg,
  * counter is far from overflow); it still runs then.
  */
 int relay_thread_stop(int stopfd, pthread_t thread);
+
+/* -------------------------------------------------------- the VDE side */
+
+/**
+ * enum relay_direct - how frames cross the libvdeplug connection
+ * @RELAY_DIRECT_NONE:		vde_send() and vde_recv()
+ * @RELAY_DIRECT_SEQPACKET:	sendmmsg() and recvmmsg() on the data fd
+ * @RELAY_DIRECT_UDP:		sendmmsg() on the data fd; vde_recv()
+ */
+enum relay_direct {
+	RELAY_DIRECT_NONE,
+	RELAY_DIRECT_SEQPACKET,
+	RELAY_DIRECT_UDP,
+};
+
+/* segments toward VDE queued, and handed to one sendmmsg(), at most */
+#define RELAY_SEGS 128
+
+/**
+ * struct relay_vde - a libvdeplug connection, and the segments waiting to
+ * be sent on it
+ * @conn:	the connection; used by the relay thread only (the switch,
+ *		hub, vxvde and vxlan plugins update a MAC table without locks)
+ * @datafd:	vde_datafd(), non-blocking
+ * @ctlfd:	vde_ctlfd()
+ * @data_is_socket: @datafd is a socket: it can be drained until EAGAIN,
+ *		and polls writable (switch://'s is an epoll fd)
+ * @direct:	how frames cross, see relay_direct_mode()
+ * @cnt:	counters: segments sent and dropped are tx_*
+ * @gso:	the frame being cut into @segs
+ * @seg_i:	first segment not sent yet
+ * @seg_n:	segments in @segs; @segs[@seg_i..@seg_n) wait, pointing into
+ *		frames that must stay in place until they are sent
+ * @segs:	segments
+ * @msgs:	for sendmmsg(), private to relay_vde_flush()
+ * @iov:	likewise
+ * @flat:	a segment in one piece for vde_send(), likewise
+ */
+struct relay_vde {
+	struct vdeconn *conn;
+	int datafd, ctlfd, data_is_socket;
+	enum relay_direct direct;
+	struct relay_counters *cnt;
+	struct ofl_gso gso;
+	unsigned int seg_i, seg_n;
+	struct ofl_seg segs[RELAY_SEGS];
+	struct mmsghdr msgs[RELAY_SEGS];
+	struct iovec iov[RELAY_SEGS][2];
+	unsigned char flat[VDE_ETHBUFSIZE];
+};
+
+/**
+ * relay_vde_init() - take the connection and make its data fd non-blocking
+ * @v:		filled (zeroed by the caller)
+ * @a:		create() arguments; a->conn is not NULL
+ * @cnt:	counters
+ * @udp:	whether udp:// may be sent to directly (RELAY_DIRECT_UDP);
+ *		else only seqpacket:// is bypassed
+ * Return: 0 or -errno.
+ */
+int relay_vde_init(struct relay_vde *v, const struct vdestack_backend_args *a,
+		   struct relay_counters *cnt, int udp);
+
+/**
+ * relay_vde_pending() - whether segments wait to be sent
+ * @v:	VDE side
+ * Return: true if so.
+ */
+static inline int relay_vde_pending(const struct relay_vde *v)
+{
+	return v->seg_i < v->seg_n;
+}
+
+/**
+ * relay_vde_flush() - send the segments that wait
+ * @v:	VDE side
+ *
+ * A segment refused for another reason than a full VDE is dropped and
+ * counted.
+ *
+ * Return: 0 when none is left (@segs is empty again), -EAGAIN when VDE is
+ * full: the caller stops reading what feeds @segs (backpressure) and
+ * polls @v->datafd for POLLOUT.
+ */
+int relay_vde_flush(struct relay_vde *v);
+
+/**
+ * relay_vde_drop() - VDE is gone: what waits for it, and the segments
+ * @v->gso has not cut yet, are dropped and counted
+ * @v:	VDE side; @segs and @gso are empty after
+ */
+void relay_vde_drop(struct relay_vde *v);
+
+/**
+ * relay_vde_hung_up() - whether the connection's peer has hung up (a
+ * 0-byte receive is EOF then)
+ * @v:		VDE side
+ * @revents:	poll result of the data fd
+ * Return: true if so.
+ */
+int relay_vde_hung_up(const struct relay_vde *v, short revents);
+
+/**
+ * relay_vde_ctl_eof() - read the control fd that polled @revents, and say
+ * whether the connection has ended (EOF of some plugins shows there)
+ * @v:		VDE side
+ * @revents:	poll result of @v->ctlfd
+ * Return: true if so: the caller turns the carrier off, stops polling the
+ * connection and drops what waits for it.
+ */
+int relay_vde_ctl_eof(const struct relay_vde *v, short revents);
 
 #endif

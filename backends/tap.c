@@ -36,8 +36,9 @@
  * out together; VDE is drained, then its burst is coalesced and written.
  * Where the connection is a plugin proven to do nothing but send(2) and
  * recv(2) on vde_datafd() (seqpacket://FD; udp:// for sending, see
- * direct_mode()), sendmmsg(2)/recvmmsg(2) on that fd move a whole burst
- * per syscall.  Counters count frames as VDE sees them.
+ * relay_direct_mode() in relay_common.c), sendmmsg(2)/recvmmsg(2) on that
+ * fd move a whole burst per syscall.  Counters count frames as VDE sees
+ * them.
  *
  * MTU: a TAP accepts any MTU up to 65535 and there is no ioctl to lower
  * its maximum, but VDE carries at most VDE_MAXMTU.  The relay listens to
@@ -61,7 +62,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -83,8 +83,6 @@
 /* TAP reads and frames sent per wake-up: bound the time VDE -> TAP waits */
 #define TX_BURST 64
 #define TX_BUDGET 512
-/* segments handed to sendmmsg() at once */
-#define TX_SEGS 128
 /* frames per recvmmsg() */
 #define RX_BATCH 64
 /*
@@ -126,34 +124,18 @@
  */
 #define WIRE_SNDBUF (2 << 20)
 
-enum direct {
-	DIRECT_NONE,	  /* vde_send()/vde_recv() */
-	DIRECT_SEQPACKET, /* sendmmsg() and recvmmsg() on the fd */
-	DIRECT_UDP,	  /* sendmmsg() once connected; vde_recv() */
-};
-
 struct tap {
 	int tapfd;
 	int stopfd;
-	struct vdeconn *conn;
-	int datafd;
-	int ctlfd;
-	int data_is_socket;
-	enum direct direct;
 	unsigned int offloads;	  /* TUN_F_* the TAP accepted */
 	struct relay_watch watch; /* MTU watch inside the stack */
 	pthread_t thread;
 	struct relay_counters cnt;
 
-	/* TAP -> VDE: segs[seg_i..seg_n) wait to be sent; they point into
-	 * txarea, which is reused once they and @gso are done */
-	struct ofl_gso gso;
-	unsigned int seg_i, seg_n;
+	/* TAP -> VDE: the segments in vde point into txarea, which is
+	 * reused once they and vde.gso are done */
+	struct relay_vde vde;
 	size_t txpos;
-	struct ofl_seg segs[TX_SEGS];
-	struct mmsghdr tx_msgs[TX_SEGS];
-	struct iovec tx_iov[TX_SEGS][2];
-	unsigned char flat[VDE_ETHBUFSIZE]; /* a segment for vde_send() */
 	unsigned char txarea[TX_AREA];
 
 	/* VDE -> TAP: outs[out_i..out_n) wait to be written; of outs[out_i]
@@ -167,97 +149,9 @@ struct tap {
 	unsigned char rxarea[RX_FRAMES][RX_SLOT];
 };
 
-static int tx_pending(const struct tap *t)
-{
-	return t->seg_i < t->seg_n;
-}
-
 static int rx_pending(const struct tap *t)
 {
 	return t->out_i < t->out_n;
-}
-
-/**
- * tx_send_one() - send segs[seg_i] with vde_send()
- * @t:	relay
- * Return: 0 sent or dropped, -EAGAIN if VDE is full.
- */
-static int tx_send_one(struct tap *t)
-{
-	const struct ofl_seg *s = &t->segs[t->seg_i];
-	const void *buf = s->data;
-	size_t len = s->len;
-	ssize_t n;
-
-	if (s->hdr_len) {
-		/* ofl_gso_start() bounds a segment by VDE_ETHBUFSIZE */
-		memcpy(t->flat, s->hdr, s->hdr_len);
-		memcpy(t->flat + s->hdr_len, s->data, s->len);
-		buf = t->flat;
-		len += s->hdr_len;
-	}
-	n = vde_send(t->conn, buf, len, MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == ENOBUFS || errno == EINTR))
-		return -EAGAIN;
-	if (n < 0) {
-		relay_count(&t->cnt.tx_dropped, 1);
-	} else {
-		relay_count(&t->cnt.tx_frames, 1);
-		relay_count(&t->cnt.tx_bytes, len);
-	}
-	t->seg_i++;
-	return 0;
-}
-
-/**
- * tx_send_many() - send segs[seg_i..seg_n) with one sendmmsg()
- * @t:	relay (direct mode)
- * Return: 0 if some were sent or one dropped, -EAGAIN if VDE is full.
- */
-static int tx_send_many(struct tap *t)
-{
-	unsigned int n = t->seg_n - t->seg_i, k;
-	uint64_t bytes = 0;
-	int r;
-
-	for (k = 0; k < n; k++) {
-		const struct ofl_seg *s = &t->segs[t->seg_i + k];
-		struct msghdr *m = &t->tx_msgs[k].msg_hdr;
-		struct iovec *iov = t->tx_iov[k];
-
-		memset(m, 0, sizeof(*m));
-		m->msg_iov = iov;
-		if (s->hdr_len) {
-			iov[0].iov_base = (void *)s->hdr;
-			iov[0].iov_len = s->hdr_len;
-			m->msg_iovlen = 1;
-		}
-		iov[m->msg_iovlen].iov_base = (void *)s->data;
-		iov[m->msg_iovlen].iov_len = s->len;
-		m->msg_iovlen++;
-	}
-	/* a peer gone: EPIPE, not a SIGPIPE left pending on this thread */
-	r = sendmmsg(t->datafd, t->tx_msgs, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (r > 0) {
-		for (k = 0; k < (unsigned int)r; k++)
-			bytes += t->segs[t->seg_i + k].hdr_len +
-				 t->segs[t->seg_i + k].len;
-		relay_count(&t->cnt.tx_frames, (unsigned int)r);
-		relay_count(&t->cnt.tx_bytes, bytes);
-		t->seg_i += (unsigned int)r;
-		return 0;
-	}
-	if (r < 0 && (errno == EAGAIN || errno == ENOBUFS || errno == EINTR))
-		return -EAGAIN;
-	/* udp:// connects its socket on the first send: let it */
-	if (r < 0 && t->direct == DIRECT_UDP &&
-	    (errno == ENOTCONN || errno == EDESTADDRREQ))
-		return tx_send_one(t);
-	/* the first message failed (errors after it are not reported): it
-	 * is dropped, the rest are tried again */
-	relay_count(&t->cnt.tx_dropped, 1);
-	t->seg_i++;
-	return 0;
 }
 
 /**
@@ -267,30 +161,21 @@ static int tx_send_many(struct tap *t)
  */
 static int tx_flush(struct tap *t)
 {
-	while (tx_pending(t)) {
-		int r = t->direct != DIRECT_NONE ? tx_send_many(t)
-						 : tx_send_one(t);
+	int r = relay_vde_flush(&t->vde);
 
-		if (r < 0)
-			return r;
-	}
-	t->seg_i = t->seg_n = 0;
-	if (!ofl_gso_more(&t->gso))
+	if (r < 0)
+		return r;
+	if (!ofl_gso_more(&t->vde.gso))
 		t->txpos = 0;
 	return 0;
 }
 
-/* VDE is gone: what waits for it is lost. */
-static void tx_drop_pending(struct tap *t)
+/* VDE is gone: what waits for it is lost, the carrier goes off. */
+static void vde_gone(struct tap *t)
 {
-	uint64_t n = t->seg_n - t->seg_i;
-
-	n += t->gso.nsegs - t->gso.next;
-	if (n)
-		relay_count(&t->cnt.tx_dropped, n);
-	t->seg_i = t->seg_n = 0;
-	t->gso.nsegs = t->gso.next = 0;
+	relay_vde_drop(&t->vde);
 	t->txpos = 0;
+	relay_set_carrier(t->tapfd, 0);
 }
 
 /**
@@ -300,6 +185,7 @@ static void tx_drop_pending(struct tap *t)
  */
 static void tx_run(struct tap *t, int eof)
 {
+	struct relay_vde *v = &t->vde;
 	unsigned int reads = 0, segs = 0;
 
 	if (tx_flush(t) < 0)
@@ -310,11 +196,11 @@ static void tx_run(struct tap *t, int eof)
 		ssize_t n;
 		int r;
 
-		while (ofl_gso_more(&t->gso)) {
-			if (t->seg_n == TX_SEGS && tx_flush(t) < 0)
+		while (ofl_gso_more(&v->gso)) {
+			if (v->seg_n == RELAY_SEGS && tx_flush(t) < 0)
 				return;
-			t->seg_n += ofl_gso_next(&t->gso, t->segs + t->seg_n,
-						 TX_SEGS - t->seg_n);
+			v->seg_n += ofl_gso_next(&v->gso, v->segs + v->seg_n,
+						 RELAY_SEGS - v->seg_n);
 		}
 		if (reads == TX_BURST || segs >= TX_BUDGET)
 			break;
@@ -331,7 +217,7 @@ static void tx_run(struct tap *t, int eof)
 			continue;
 		}
 		memcpy(&vh, buf, VNET_HLEN);
-		r = ofl_gso_start(&t->gso, &vh, buf + VNET_HLEN,
+		r = ofl_gso_start(&v->gso, &vh, buf + VNET_HLEN,
 				  (size_t)n - VNET_HLEN, VDE_ETHBUFSIZE);
 		if (r < 0) {
 			relay_count(&t->cnt.tx_dropped, 1);
@@ -341,16 +227,6 @@ static void tx_run(struct tap *t, int eof)
 		segs += (unsigned int)r;
 	}
 	tx_flush(t);
-}
-
-/* Whether the connection's peer has hung up (a 0-byte recv is EOF then). */
-static int hung_up(struct tap *t, short revents)
-{
-	struct pollfd p = {.fd = t->datafd, .events = POLLRDHUP};
-
-	if (revents & (POLLHUP | POLLRDHUP))
-		return 1;
-	return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP));
 }
 
 /**
@@ -371,12 +247,13 @@ static int rx_recv(struct tap *t, short revents, int *eof, unsigned int *n,
 	unsigned int room = RX_FRAMES - *slot, i;
 	int r;
 
-	if (t->direct == DIRECT_SEQPACKET) {
+	if (t->vde.direct == RELAY_DIRECT_SEQPACKET) {
 		if (room > RX_BATCH)
 			room = RX_BATCH;
 		for (i = 0; i < room; i++)
 			t->rx_iov[i].iov_base = t->rxarea[*slot + i];
-		r = recvmmsg(t->datafd, t->rx_msgs, room, MSG_DONTWAIT, NULL);
+		r = recvmmsg(t->vde.datafd, t->rx_msgs, room, MSG_DONTWAIT,
+			     NULL);
 		if (r <= 0) {
 			if (r < 0 && errno != EAGAIN && errno != EINTR)
 				relay_count(&t->cnt.errors, 1);
@@ -385,7 +262,7 @@ static int rx_recv(struct tap *t, short revents, int *eof, unsigned int *n,
 		for (i = 0; i < (unsigned int)r; i++) {
 			unsigned int len = t->rx_msgs[i].msg_len;
 
-			if (len == 0 && hung_up(t, revents)) {
+			if (len == 0 && relay_vde_hung_up(&t->vde, revents)) {
 				/* recvmmsg() fills the rest with EOFs */
 				*eof = 1;
 				return 0;
@@ -410,19 +287,20 @@ static int rx_recv(struct tap *t, short revents, int *eof, unsigned int *n,
 		 * epoll_wait): only a plain socket can be drained until
 		 * EAGAIN; anything else is asked first.
 		 */
-		if ((*n || i) && !t->data_is_socket) {
-			struct pollfd p = {.fd = t->datafd, .events = POLLIN};
+		if ((*n || i) && !t->vde.data_is_socket) {
+			struct pollfd p = {.fd = t->vde.datafd,
+					   .events = POLLIN};
 
 			if (poll(&p, 1, 0) <= 0)
 				return 0;
 		}
-		len = vde_recv(t->conn, t->rxarea[*slot], RX_SLOT, 0);
+		len = vde_recv(t->vde.conn, t->rxarea[*slot], RX_SLOT, 0);
 		if (len < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				relay_count(&t->cnt.errors, 1);
 			return 0;
 		}
-		if (len == 0 && hung_up(t, revents)) {
+		if (len == 0 && relay_vde_hung_up(&t->vde, revents)) {
 			*eof = 1;
 			return 0;
 		}
@@ -524,15 +402,17 @@ static void *relay(void *arg)
 	int eof = 0;
 
 	for (;;) {
-		int txp = tx_pending(t), rxp = rx_pending(t);
+		int txp = relay_vde_pending(&t->vde), rxp = rx_pending(t);
 		short tev = (short)((txp ? 0 : POLLIN) | (rxp ? POLLOUT : 0));
 		short dev = (short)((rxp ? 0 : POLLIN | POLLRDHUP) |
 				    (txp ? POLLOUT : 0));
 		struct pollfd pfd[5] = {
 			{.fd = t->stopfd, .events = POLLIN},
 			{.fd = tev ? t->tapfd : -1, .events = tev},
-			{.fd = eof || !dev ? -1 : t->datafd, .events = dev},
-			{.fd = eof || t->ctlfd == t->datafd ? -1 : t->ctlfd,
+			{.fd = eof || !dev ? -1 : t->vde.datafd, .events = dev},
+			{.fd = eof || t->vde.ctlfd == t->vde.datafd
+				       ? -1
+				       : t->vde.ctlfd,
 			 .events = POLLIN | POLLRDHUP},
 			{.fd = t->watch.nlfd, .events = POLLIN},
 		};
@@ -546,19 +426,11 @@ static void *relay(void *arg)
 			break;
 		if (pfd[4].revents)
 			relay_clamp_mtu(&t->watch, VDE_MAXMTU);
-		if (pfd[3].revents) {
-			char c;
-			ssize_t n = recv(t->ctlfd, &c, 1, MSG_DONTWAIT);
-
-			if (n == 0 ||
-			    (pfd[3].revents & (POLLHUP | POLLRDHUP)) ||
-			    (n < 0 && errno != EAGAIN && errno != EINTR &&
-			     errno != ENOTSOCK)) {
-				eof = 1;
-				tx_drop_pending(t);
-				relay_set_carrier(t->tapfd, 0);
-				continue;
-			}
+		if (pfd[3].revents &&
+		    relay_vde_ctl_eof(&t->vde, pfd[3].revents)) {
+			eof = 1;
+			vde_gone(t);
+			continue;
 		}
 		if (rxp && (pfd[1].revents & (POLLOUT | POLLERR | POLLHUP)))
 			rx_flush(t);
@@ -566,8 +438,7 @@ static void *relay(void *arg)
 			     (POLLIN | POLLHUP | POLLRDHUP | POLLERR))) {
 			if (rx_run(t, pfd[2].revents)) {
 				eof = 1;
-				tx_drop_pending(t);
-				relay_set_carrier(t->tapfd, 0);
+				vde_gone(t);
 				continue;
 			}
 		}
@@ -579,42 +450,6 @@ static void *relay(void *arg)
 }
 
 /**
- * direct_mode() - whether frames may bypass the plugin on vde_datafd()
- * @vdenet:	the VNL
- * @datafd:	vde_datafd() of its connection
- *
- * libvdeplug 4's seqpacket plugin is recv(fd, buf, len, 0) and
- * send(fd, buf, len, 0) (never for len 0) on the fd given in the VNL, and
- * nothing else: recvmmsg()/sendmmsg() on that fd are the same calls,
- * batched.  Its udp plugin sends with send() on a socket it connects on
- * the first ENOTCONN/EDESTADDRREQ (tx_send_many() hands exactly those to
- * vde_send()), but disconnects it on a 0-byte receive: receiving stays
- * with the plugin.  Anything else, or a fd that is not what the plugin
- * would have made, goes through vde_send()/vde_recv().
- *
- * Return: enum direct.
- */
-static enum direct direct_mode(const char *vdenet, int datafd)
-{
-	int type = 0, dom = 0;
-	socklen_t l = sizeof(int);
-
-	if (datafd < 0 ||
-	    getsockopt(datafd, SOL_SOCKET, SO_TYPE, &type, &l) < 0)
-		return DIRECT_NONE;
-	l = sizeof(int);
-	if (getsockopt(datafd, SOL_SOCKET, SO_DOMAIN, &dom, &l) < 0)
-		return DIRECT_NONE;
-	if (!strncmp(vdenet, "seqpacket://", 12) && type == SOCK_SEQPACKET &&
-	    dom == AF_UNIX && strtol(vdenet + 12, NULL, 0) == datafd)
-		return DIRECT_SEQPACKET;
-	if (!strncmp(vdenet, "udp://", 6) && type == SOCK_DGRAM &&
-	    (dom == AF_INET || dom == AF_INET6))
-		return DIRECT_UDP;
-	return DIRECT_NONE;
-}
-
-/**
  * set_offload() - let the stack hand over super-frames and partial sums
  * @t:		relay
  * @svc:	for the log
@@ -623,9 +458,9 @@ static void set_offload(struct tap *t, const struct vdestack_services *svc)
 {
 	t->offloads = relay_tap_offload(t->tapfd);
 	svc->log("tap: offloads 0x%x, %s", t->offloads,
-		 t->direct == DIRECT_SEQPACKET ? "recvmmsg/sendmmsg"
-		 : t->direct == DIRECT_UDP     ? "sendmmsg"
-					       : "vde_recv/vde_send");
+		 t->vde.direct == RELAY_DIRECT_SEQPACKET ? "recvmmsg/sendmmsg"
+		 : t->vde.direct == RELAY_DIRECT_UDP	 ? "sendmmsg"
+							 : "vde_recv/vde_send");
 }
 
 /* Room for bursts on the wire socket (see WIRE_SNDBUF). */
@@ -633,11 +468,12 @@ static void set_wire_sndbuf(struct tap *t)
 {
 	int sz = WIRE_SNDBUF;
 
-	if (t->direct == DIRECT_NONE)
+	if (t->vde.direct == RELAY_DIRECT_NONE)
 		return;
-	if (setsockopt(t->datafd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) <
-	    0)
-		setsockopt(t->datafd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	if (setsockopt(t->vde.datafd, SOL_SOCKET, SO_SNDBUFFORCE, &sz,
+		       sizeof(sz)) < 0)
+		setsockopt(t->vde.datafd, SOL_SOCKET, SO_SNDBUF, &sz,
+			   sizeof(sz));
 }
 
 /* TAP queue length and send buffer (see TAP_TXQLEN, TAP_SNDBUF). */
@@ -667,7 +503,6 @@ static void init_rx_msgs(struct tap *t)
 
 static int tap_create(const struct vdestack_backend_args *a, void **priv)
 {
-	struct stat st;
 	struct tap *t;
 	int r, vnet_hlen = VNET_HLEN;
 
@@ -686,11 +521,9 @@ static int tap_create(const struct vdestack_backend_args *a, void **priv)
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (t == MAP_FAILED)
 		return -ENOMEM;
-	t->conn = a->conn;
-	t->datafd = vde_datafd(a->conn);
-	t->ctlfd = vde_ctlfd(a->conn);
-	t->data_is_socket = fstat(t->datafd, &st) == 0 && S_ISSOCK(st.st_mode);
-	t->direct = direct_mode(a->vdenet, t->datafd);
+	r = relay_vde_init(&t->vde, a, &t->cnt, 1);
+	if (r < 0)
+		goto out_free;
 	init_rx_msgs(t);
 	t->watch.nlfd = t->watch.ifsock = -1;
 	t->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -711,10 +544,7 @@ static int tap_create(const struct vdestack_backend_args *a, void **priv)
 		goto out_tap;
 	}
 	set_offload(t, a->svc);
-	if (fcntl(t->tapfd, F_SETFL, O_NONBLOCK) < 0 ||
-	    (t->datafd >= 0 &&
-	     fcntl(t->datafd, F_SETFL, fcntl(t->datafd, F_GETFL) | O_NONBLOCK) <
-		     0)) {
+	if (fcntl(t->tapfd, F_SETFL, O_NONBLOCK) < 0) {
 		r = -errno;
 		goto out_tap;
 	}

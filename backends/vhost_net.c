@@ -137,8 +137,6 @@
 #define TX_BATCH 64
 /* ... bursts per wake-up */
 #define TX_BURSTS 4
-/* stack -> VDE: segments sent together */
-#define SEGS 128
 /* ... frames per wake-up, for fairness between the directions */
 #define RX_FRAMES 256
 
@@ -161,9 +159,7 @@ struct vq {
 struct vh {
 	int vhostfd, tapfd, stopfd;
 	struct relay_watch watch; /* MTU watch inside the stack */
-	struct vdeconn *conn;
-	int datafd, ctlfd, data_is_socket, direct;
-	int owner; /* VHOST_SET_OWNER done */
+	int owner;		  /* VHOST_SET_OWNER done */
 	pthread_t thread;
 	int running;
 
@@ -187,12 +183,9 @@ struct vh {
 	uint16_t rx_returned; /* used entries given back to the worker */
 	uint16_t scratch_end; /* used position after the copied frame */
 	int scratch_busy, rx_blocked, rx_more;
-	struct ofl_gso gso;
-	unsigned int seg_i, seg_n;
-	struct ofl_seg segs[SEGS];
-	struct mmsghdr smsgs[SEGS];
-	struct iovec siov[SEGS][2];
-	unsigned char flat[VDE_ETHBUFSIZE];
+	/* the connection; its segments point into the RX buffers (or the
+	 * scratch copy), which go back once the segments are sent */
+	struct relay_vde vde;
 
 	/* relay state, VDE -> stack (virtqueue 1) */
 	int tx_starved, recv_more;
@@ -319,83 +312,6 @@ static void rx_return(struct vh *h, uint16_t upto)
 }
 
 /**
- * seg_send_one() - send segs[seg_i] with vde_send()
- * @h:	relay
- * Return: 0 sent or dropped, -EAGAIN if VDE is full.
- */
-static int seg_send_one(struct vh *h)
-{
-	const struct ofl_seg *s = &h->segs[h->seg_i];
-	const void *buf = s->data;
-	size_t len = s->len;
-	ssize_t n;
-
-	if (s->hdr_len) {
-		/* vde_send() takes one buffer; ofl_gso_start() bounded the
-		 * segment by VDE_ETHBUFSIZE */
-		memcpy(h->flat, s->hdr, s->hdr_len);
-		memcpy(h->flat + s->hdr_len, s->data, s->len);
-		buf = h->flat;
-		len += s->hdr_len;
-	}
-	n = vde_send(h->conn, buf, len, MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == ENOBUFS || errno == EINTR))
-		return -EAGAIN;
-	if (n < 0) {
-		relay_count(&h->cnt.tx_dropped, 1);
-	} else {
-		relay_count(&h->cnt.tx_frames, 1);
-		relay_count(&h->cnt.tx_bytes, len);
-	}
-	h->seg_i++;
-	return 0;
-}
-
-/**
- * seg_send_batch() - send segs[seg_i..seg_n) with one sendmmsg()
- * @h:	relay, on a seqpacket connection (see vde_direct())
- * Return: 0 if some went (or the first was dropped), -EAGAIN if VDE is full.
- */
-static int seg_send_batch(struct vh *h)
-{
-	unsigned int n = h->seg_n - h->seg_i, k;
-	uint64_t bytes = 0;
-	int r;
-
-	for (k = 0; k < n; k++) {
-		const struct ofl_seg *s = &h->segs[h->seg_i + k];
-		struct msghdr *m = &h->smsgs[k].msg_hdr;
-		struct iovec *iov = h->siov[k];
-
-		memset(m, 0, sizeof(*m));
-		m->msg_iov = iov;
-		if (s->hdr_len) {
-			iov[m->msg_iovlen].iov_base = (void *)s->hdr;
-			iov[m->msg_iovlen++].iov_len = s->hdr_len;
-		}
-		iov[m->msg_iovlen].iov_base = (void *)s->data;
-		iov[m->msg_iovlen++].iov_len = s->len;
-	}
-	r = sendmmsg(h->datafd, h->smsgs, n, MSG_DONTWAIT);
-	if (r > 0) {
-		for (k = 0; k < (unsigned int)r; k++)
-			bytes += h->segs[h->seg_i + k].hdr_len +
-				 h->segs[h->seg_i + k].len;
-		relay_count(&h->cnt.tx_frames, (unsigned int)r);
-		relay_count(&h->cnt.tx_bytes, bytes);
-		h->seg_i += (unsigned int)r;
-		return 0;
-	}
-	if (r < 0 && (errno == EAGAIN || errno == ENOBUFS || errno == EINTR))
-		return -EAGAIN;
-	/* sendmmsg() reports an error only for the first message: drop it,
-	 * try the others again */
-	relay_count(&h->cnt.tx_dropped, 1);
-	h->seg_i++;
-	return 0;
-}
-
-/**
  * rx_flush() - send the waiting segments, then give back the buffers of
  * the frames they came from
  * @h:	relay
@@ -403,15 +319,12 @@ static int seg_send_batch(struct vh *h)
  */
 static int rx_flush(struct vh *h)
 {
-	while (h->seg_i < h->seg_n) {
-		int r = h->direct ? seg_send_batch(h) : seg_send_one(h);
+	int r = relay_vde_flush(&h->vde);
 
-		if (r < 0) {
-			h->rx_blocked = 1;
-			return r;
-		}
+	if (r < 0) {
+		h->rx_blocked = 1;
+		return r;
 	}
-	h->seg_i = h->seg_n = 0;
 	h->rx_blocked = 0;
 	rx_return(h, h->rx_done);
 	return 0;
@@ -420,13 +333,7 @@ static int rx_flush(struct vh *h)
 /* VDE is gone: what waits for it is dropped, the buffers go back. */
 static void rx_drop_pending(struct vh *h)
 {
-	uint64_t n = h->seg_n - h->seg_i;
-
-	while (ofl_gso_more(&h->gso))
-		n += ofl_gso_next(&h->gso, h->segs, SEGS);
-	if (n)
-		relay_count(&h->cnt.tx_dropped, n);
-	h->seg_i = h->seg_n = 0;
+	relay_vde_drop(&h->vde);
 	h->rx_blocked = 0;
 	h->rx_done = h->rx.last_used;
 	rx_return(h, h->rx_done);
@@ -528,6 +435,7 @@ static int rx_take(struct vh *h, unsigned char **frame, size_t *len,
  */
 static void rx_run(struct vh *h, int eof)
 {
+	struct relay_vde *v = &h->vde;
 	unsigned int frames = 0;
 	int irq = 0;
 
@@ -542,11 +450,11 @@ static void rx_run(struct vh *h, int eof)
 		size_t len;
 		int r;
 
-		while (ofl_gso_more(&h->gso)) {
-			if (h->seg_n == SEGS && rx_flush(h) < 0)
+		while (ofl_gso_more(&v->gso)) {
+			if (v->seg_n == RELAY_SEGS && rx_flush(h) < 0)
 				return;
-			h->seg_n += ofl_gso_next(&h->gso, h->segs + h->seg_n,
-						 SEGS - h->seg_n);
+			v->seg_n += ofl_gso_next(&v->gso, v->segs + v->seg_n,
+						 RELAY_SEGS - v->seg_n);
 		}
 		h->rx_done = h->rx.last_used;
 		if (frames == RX_FRAMES) {
@@ -576,7 +484,7 @@ static void rx_run(struct vh *h, int eof)
 			relay_count(&h->cnt.tx_dropped, 1);
 			continue;
 		}
-		if (ofl_gso_start(&h->gso, &vh, frame, len, VDE_ETHBUFSIZE) < 0)
+		if (ofl_gso_start(&v->gso, &vh, frame, len, VDE_ETHBUFSIZE) < 0)
 			relay_count(&h->cnt.tx_dropped, 1);
 	}
 	rx_flush(h);
@@ -625,16 +533,6 @@ static void tx_starve(struct vh *h)
 	h->tx_starved = 1;
 }
 
-/* Whether the connection's peer has hung up (a 0-byte recv is EOF then). */
-static int hung_up(struct vh *h, short revents)
-{
-	struct pollfd p = {.fd = h->datafd, .events = POLLRDHUP};
-
-	if (revents & (POLLHUP | POLLRDHUP))
-		return 1;
-	return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP));
-}
-
 /**
  * tx_recv() - receive up to @want frames from VDE into free slots
  * @h:		relay
@@ -655,7 +553,7 @@ static unsigned int tx_recv(struct vh *h, unsigned int want, short revents,
 
 	h->nfree -= want;
 	h->recv_more = 0;
-	if (h->direct) {
+	if (h->vde.direct == RELAY_DIRECT_SEQPACKET) {
 		int r;
 
 		for (i = 0; i < want; i++) {
@@ -665,14 +563,14 @@ static unsigned int tx_recv(struct vh *h, unsigned int want, short revents,
 			h->rmsgs[i].msg_hdr.msg_iov = &h->riov[i];
 			h->rmsgs[i].msg_hdr.msg_iovlen = 1;
 		}
-		r = recvmmsg(h->datafd, h->rmsgs, want, MSG_DONTWAIT, NULL);
+		r = recvmmsg(h->vde.datafd, h->rmsgs, want, MSG_DONTWAIT, NULL);
 		if (r < 0 && errno != EAGAIN && errno != EINTR)
 			relay_count(&h->cnt.errors, 1);
 		for (i = 0; r > 0 && i < (unsigned int)r; i++) {
 			unsigned int len = h->rmsgs[i].msg_len;
 
 			got++;
-			if (len == 0 && hung_up(h, revents)) {
+			if (len == 0 && relay_vde_hung_up(&h->vde, revents)) {
 				*eof = 1;
 				h->free_slots[h->nfree++] = take[i];
 				break;
@@ -697,14 +595,14 @@ static unsigned int tx_recv(struct vh *h, unsigned int want, short revents,
 			 * switch://'s datafd is an epoll fd and vde_recv()
 			 * would block in epoll_wait().  Ask first.
 			 */
-			if (i && !h->data_is_socket) {
-				struct pollfd p = {.fd = h->datafd,
+			if (i && !h->vde.data_is_socket) {
+				struct pollfd p = {.fd = h->vde.datafd,
 						   .events = POLLIN};
 
 				if (poll(&p, 1, 0) <= 0)
 					break;
 			}
-			len = vde_recv(h->conn, slot_frame(h, take[i]),
+			len = vde_recv(h->vde.conn, slot_frame(h, take[i]),
 				       VDE_ROOM, 0);
 			if (len < 0) {
 				if (errno != EAGAIN && errno != EINTR)
@@ -712,7 +610,7 @@ static unsigned int tx_recv(struct vh *h, unsigned int want, short revents,
 				break;
 			}
 			got++;
-			if (len == 0 && hung_up(h, revents)) {
+			if (len == 0 && relay_vde_hung_up(&h->vde, revents)) {
 				*eof = 1;
 				h->free_slots[h->nfree++] = take[i];
 				break;
@@ -889,8 +787,10 @@ static void *relay(void *arg)
 			{.fd = h->stopfd, .events = POLLIN},
 			{.fd = h->rx_blocked ? -1 : h->rx.call,
 			 .events = POLLIN},
-			{.fd = dev ? h->datafd : -1, .events = dev},
-			{.fd = eof || h->ctlfd == h->datafd ? -1 : h->ctlfd,
+			{.fd = dev ? h->vde.datafd : -1, .events = dev},
+			{.fd = eof || h->vde.ctlfd == h->vde.datafd
+				       ? -1
+				       : h->vde.ctlfd,
 			 .events = POLLIN | POLLRDHUP},
 			{.fd = h->watch.nlfd, .events = POLLIN},
 			{.fd = h->tx_starved ? h->tx.call : -1,
@@ -898,9 +798,9 @@ static void *relay(void *arg)
 		};
 		/* a non-socket datafd (switch://) never polls writable:
 		 * retry a blocked send every millisecond instead */
-		int timeout = h->rx_more			    ? 0
-			      : h->rx_blocked && !h->data_is_socket ? 1
-								    : -1;
+		int timeout = h->rx_more				? 0
+			      : h->rx_blocked && !h->vde.data_is_socket ? 1
+									: -1;
 		int r = poll(pfd, 6, timeout);
 
 		if (r < 0) {
@@ -912,18 +812,11 @@ static void *relay(void *arg)
 			break;
 		if (pfd[4].revents)
 			relay_clamp_mtu(&h->watch, VDE_MAXMTU);
-		if (pfd[3].revents) {
-			char c;
-			ssize_t n = recv(h->ctlfd, &c, 1, MSG_DONTWAIT);
-
-			if (n == 0 ||
-			    (pfd[3].revents & (POLLHUP | POLLRDHUP)) ||
-			    (n < 0 && errno != EAGAIN && errno != EINTR &&
-			     errno != ENOTSOCK)) {
-				eof = 1;
-				vde_gone(h);
-				continue;
-			}
+		if (pfd[3].revents &&
+		    relay_vde_ctl_eof(&h->vde, pfd[3].revents)) {
+			eof = 1;
+			vde_gone(h);
+			continue;
 		}
 		if (pfd[5].revents) {
 			drain_eventfd(h->tx.call);
@@ -935,7 +828,7 @@ static void *relay(void *arg)
 		}
 		if (h->rx_blocked) {
 			if ((pfd[2].revents & (POLLOUT | POLLERR | POLLHUP)) ||
-			    !h->data_is_socket)
+			    !h->vde.data_is_socket)
 				rx_run(h, eof);
 		} else if (pfd[1].revents || h->rx_more) {
 			/* clear before looking: a frame after the look
@@ -1402,33 +1295,6 @@ static int setup_tap(struct vh *h, const struct vdestack_backend_args *a,
 	return 0;
 }
 
-/**
- * vde_direct() - whether the connection is a bare seqpacket socket
- * @vdenet:	the VNL
- * @datafd:	vde_datafd() of its connection
- *
- * libvdeplug's seqpacket plugin only does recv()/send() on the fd named in
- * the VNL, so recvmmsg()/sendmmsg() on it are the same calls, batched.
- * Every other plugin goes through vde_recv()/vde_send().
- *
- * Return: 1 if so.
- */
-static int vde_direct(const char *vdenet, int datafd)
-{
-	int type = 0, dom = 0;
-	socklen_t l = sizeof(int);
-
-	if (strncmp(vdenet, "seqpacket://", 12) || datafd < 0 ||
-	    strtol(vdenet + 12, NULL, 0) != datafd)
-		return 0;
-	if (getsockopt(datafd, SOL_SOCKET, SO_TYPE, &type, &l) < 0)
-		return 0;
-	l = sizeof(int);
-	if (getsockopt(datafd, SOL_SOCKET, SO_DOMAIN, &dom, &l) < 0)
-		return 0;
-	return type == SOCK_SEQPACKET && dom == AF_UNIX;
-}
-
 /* Close *@fd if open and mark it closed. */
 static void close_fd(int *fd)
 {
@@ -1478,7 +1344,6 @@ static int vh_create(const struct vdestack_backend_args *a, void **priv)
 {
 	struct vhost_vring_file be;
 	struct vh_opts o;
-	struct stat st;
 	struct vh *h;
 	uint64_t one = 1;
 	int r;
@@ -1496,16 +1361,16 @@ static int vh_create(const struct vdestack_backend_args *a, void **priv)
 		return -ENOMEM;
 	h->vhostfd = h->tapfd = h->watch.nlfd = h->watch.ifsock = -1;
 	h->rx.kick = h->rx.call = h->tx.kick = h->tx.call = -1;
-	h->conn = a->conn;
-	h->datafd = vde_datafd(a->conn);
-	h->ctlfd = vde_ctlfd(a->conn);
-	h->data_is_socket = fstat(h->datafd, &st) == 0 && S_ISSOCK(st.st_mode);
-	h->direct = vde_direct(a->vdenet, h->datafd);
 	h->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (h->stopfd < 0) {
 		r = -errno;
 		goto fail;
 	}
+	/* seqpacket:// only: direct sends to udp:// were never measured
+	 * with vhost-net */
+	r = relay_vde_init(&h->vde, a, &h->cnt, 0);
+	if (r < 0)
+		goto fail;
 	r = setup_vhost(h, &o, a->reason);
 	if (r < 0)
 		goto fail;
@@ -1532,12 +1397,6 @@ static int vh_create(const struct vdestack_backend_args *a, void **priv)
 			goto fail;
 		}
 	}
-	if (h->datafd >= 0 &&
-	    fcntl(h->datafd, F_SETFL, fcntl(h->datafd, F_GETFL) | O_NONBLOCK) <
-		    0) {
-		r = -errno;
-		goto fail;
-	}
 	/* the TAP becomes the worker's socket for both queues */
 	be.fd = h->tapfd;
 	for (be.index = 0; be.index < 2; be.index++) {
@@ -1561,7 +1420,7 @@ static int vh_create(const struct vdestack_backend_args *a, void **priv)
 		    a->ifname, (unsigned long long)h->features, h->hlen,
 		    h->rx.num, h->mergeable ? "mergeable" : "whole-frame",
 		    h->rxbuf_size, h->offloads,
-		    h->direct ? "recvmmsg/sendmmsg" : "vde_recv/vde_send",
+		    h->vde.direct ? "recvmmsg/sendmmsg" : "vde_recv/vde_send",
 		    h->memlen / 1024);
 
 	r = relay_thread_start(&h->thread, relay, h, NULL);
