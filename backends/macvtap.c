@@ -79,7 +79,6 @@
  */
 #include <cap-ng.h>
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_link.h>
@@ -434,49 +433,19 @@ static int mvt_opts_parse(const char *vdenet, const char *options,
 
 /* ---------------------------------------------------------- privilege */
 
-static struct {
-	void (*clear)(capng_select_t);
-	int (*get_caps_process)(void);
-	int (*have_capability)(capng_type_t, unsigned int);
-} capng;
-static pthread_once_t capng_once = PTHREAD_ONCE_INIT;
-
-/*
- * libcap-ng is loaded at run time: plugins are built linking libvdeplug
- * only.  It stays loaded, like the plugin.
- */
-static void mvt_capng_load(void)
-{
-	void *h = dlopen("libcap-ng.so.0", RTLD_NOW | RTLD_LOCAL);
-
-	if (!h)
-		return;
-	capng.clear = (void (*)(capng_select_t))dlsym(h, "capng_clear");
-	capng.get_caps_process =
-		(int (*)(void))dlsym(h, "capng_get_caps_process");
-	capng.have_capability = (int (*)(capng_type_t, unsigned int))dlsym(
-		h, "capng_have_capability");
-	if (!capng.clear || !capng.get_caps_process || !capng.have_capability) {
-		capng.have_capability = NULL;
-		dlclose(h);
-	}
-}
-
 /**
  * mvt_have_cap() - is @cap in this thread's effective set?
  * @cap:	CAP_*
- * Return: 1 yes, 0 no, -1 unknown (libcap-ng missing or /proc unreadable):
- * then the kernel decides, and its EPERM is explained the same way.
+ * Return: 1 yes, 0 no, -1 unknown (/proc unreadable): then the kernel
+ * decides, and its EPERM is explained the same way.
  */
 static int mvt_have_cap(unsigned int cap)
 {
-	pthread_once(&capng_once, mvt_capng_load);
-	if (!capng.have_capability)
+	/* libcap-ng keeps its state per thread: probe() may run in several */
+	capng_clear(CAPNG_SELECT_BOTH);
+	if (capng_get_caps_process() < 0)
 		return -1;
-	capng.clear(CAPNG_SELECT_BOTH);
-	if (capng.get_caps_process() < 0)
-		return -1;
-	return capng.have_capability(CAPNG_EFFECTIVE, cap) ? 1 : 0;
+	return capng_have_capability(CAPNG_EFFECTIVE, cap) ? 1 : 0;
 }
 
 #define NEED_NET_ADMIN                                                         \
