@@ -79,7 +79,6 @@
  */
 #include <cap-ng.h>
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_link.h>
@@ -112,10 +111,7 @@
 
 #include <vdestack_backend.h>
 
-#ifndef TUN_F_USO4
-#define TUN_F_USO4 0x20
-#define TUN_F_USO6 0x40
-#endif
+#include "relay_common.h"
 
 /* <linux/if.h> has it but clashes with <net/if.h> */
 #ifndef IFF_LOWER_UP
@@ -138,8 +134,6 @@
 #define CREATE_TRIES 8
 
 #define REASON(a, ...) snprintf((a)->reason, VDESTACK_REASON_MAX, __VA_ARGS__)
-#define INC(p, f, n)                                                           \
-	atomic_fetch_add_explicit(&(p)->f, (n), memory_order_relaxed)
 
 /**
  * struct mvt_opts - what the VNL and the options string ask for
@@ -178,10 +172,9 @@ struct mvt_dir {
  *		macvtap's carrier, MTU, MAC and removal.  With @reqfd it is
  *		what keeps the holder namespace, hence the macvtap, alive.
  * @reqfd:	netlink socket in the holder namespace for requests
- * @nlfd:	netlink socket in the stack, RTMGRP_LINK: MTU and MAC changes
- * @ifsock:	socket in the stack for SIOC[GS]IF* on its interface
  * @stopfd:	eventfd that stops the relay
- * @ifindex:	the stack's interface
+ * @watch:	sockets in the stack: SIOC[GS]IF* on its interface, and its
+ *		MTU and MAC changes (RTMGRP_LINK)
  * @mvindex:	the macvtap, in the holder namespace
  * @ifname:	the stack's interface name
  * @passthru:	mode passthru: the macvtap's MAC is IFNAME's
@@ -194,16 +187,16 @@ struct mvt_dir {
  * @down:	macvtap -> TAP
  */
 struct mvt {
-	int tapfd, mvfd, evfd, reqfd, nlfd, ifsock, stopfd;
-	int ifindex, mvindex;
+	int tapfd, mvfd, evfd, reqfd, stopfd;
+	struct relay_watch watch;
+	int mvindex;
 	char ifname[IFNAMSIZ];
 	bool passthru, gone;
 	unsigned int mtu_max;
 	unsigned char mac[ETH_ALEN];
 	pthread_t thread;
 	struct mvt *next;
-	_Atomic uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
-	_Atomic uint64_t rx_dropped, tx_dropped, errors;
+	struct relay_counters cnt;
 	struct mvt_dir up, down;
 };
 
@@ -440,49 +433,19 @@ static int mvt_opts_parse(const char *vdenet, const char *options,
 
 /* ---------------------------------------------------------- privilege */
 
-static struct {
-	void (*clear)(capng_select_t);
-	int (*get_caps_process)(void);
-	int (*have_capability)(capng_type_t, unsigned int);
-} capng;
-static pthread_once_t capng_once = PTHREAD_ONCE_INIT;
-
-/*
- * libcap-ng is loaded at run time: plugins are built linking libvdeplug
- * only.  It stays loaded, like the plugin.
- */
-static void mvt_capng_load(void)
-{
-	void *h = dlopen("libcap-ng.so.0", RTLD_NOW | RTLD_LOCAL);
-
-	if (!h)
-		return;
-	capng.clear = (void (*)(capng_select_t))dlsym(h, "capng_clear");
-	capng.get_caps_process =
-		(int (*)(void))dlsym(h, "capng_get_caps_process");
-	capng.have_capability = (int (*)(capng_type_t, unsigned int))dlsym(
-		h, "capng_have_capability");
-	if (!capng.clear || !capng.get_caps_process || !capng.have_capability) {
-		capng.have_capability = NULL;
-		dlclose(h);
-	}
-}
-
 /**
  * mvt_have_cap() - is @cap in this thread's effective set?
  * @cap:	CAP_*
- * Return: 1 yes, 0 no, -1 unknown (libcap-ng missing or /proc unreadable):
- * then the kernel decides, and its EPERM is explained the same way.
+ * Return: 1 yes, 0 no, -1 unknown (/proc unreadable): then the kernel
+ * decides, and its EPERM is explained the same way.
  */
 static int mvt_have_cap(unsigned int cap)
 {
-	pthread_once(&capng_once, mvt_capng_load);
-	if (!capng.have_capability)
+	/* libcap-ng keeps its state per thread: probe() may run in several */
+	capng_clear(CAPNG_SELECT_BOTH);
+	if (capng_get_caps_process() < 0)
 		return -1;
-	capng.clear(CAPNG_SELECT_BOTH);
-	if (capng.get_caps_process() < 0)
-		return -1;
-	return capng.have_capability(CAPNG_EFFECTIVE, cap) ? 1 : 0;
+	return capng_have_capability(CAPNG_EFFECTIVE, cap) ? 1 : 0;
 }
 
 #define NEED_NET_ADMIN                                                         \
@@ -492,25 +455,11 @@ static int mvt_have_cap(unsigned int cap)
 
 static int mvt_probe(char *reason, size_t len)
 {
-	int fd;
-
 	if (mvt_have_cap(CAP_NET_ADMIN) == 0) {
 		snprintf(reason, len, "creating a macvtap " NEED_NET_ADMIN);
 		return -EPERM;
 	}
-	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-
-		snprintf(reason, len, "/dev/net/tun: %s%s", strerror(e),
-			 e == EACCES   ? " (the device must be mode 0666, as "
-					 "most distributions ship it)"
-			 : e == ENOENT ? " (module tun not loaded?)"
-				       : "");
-		return -e;
-	}
-	close(fd);
-	return 0;
+	return relay_probe_tun(reason, len);
 }
 
 /* ------------------------------------------------------------ netlink */
@@ -1103,80 +1052,47 @@ static int mvt_open_node(int index, dev_t devt,
 
 /* ----------------------------------------------------------- the stack */
 
-/* SIOCSIFHWADDR or SIOCSIFMTU on the stack's interface; -errno. */
-static int mvt_stack_set(struct mvt *t, unsigned long req,
-			 const unsigned char *mac, unsigned int mtu)
+/* SIOCSIFHWADDR on the stack's interface; -errno. */
+static int mvt_stack_set_mac(struct mvt *t, const unsigned char *mac)
 {
 	struct ifreq ifr;
 
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", t->ifname);
-	if (req == SIOCSIFHWADDR) {
-		ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
-		memcpy(ifr.ifr_hwaddr.sa_data, mac, ETH_ALEN);
-	} else {
-		ifr.ifr_mtu = (int)mtu;
-	}
-	return ioctl(t->ifsock, req, &ifr) < 0 ? -errno : 0;
+	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+	memcpy(ifr.ifr_hwaddr.sa_data, mac, ETH_ALEN);
+	return ioctl(t->watch.ifsock, SIOCSIFHWADDR, &ifr) < 0 ? -errno : 0;
 }
 
 /**
  * mvt_open_tap() - the stack's TAP, configured like the macvtap's fd
- * @t:		gets @tapfd, @ifsock, @nlfd, @ifindex
+ * @t:		gets @tapfd and @watch
  * @a:		args
  * Return: 0 or -errno with a reason.
  */
 static int mvt_open_tap(struct mvt *t, const struct vdestack_backend_args *a)
 {
-	struct sockaddr_nl snl = {.nl_family = AF_NETLINK,
-				  .nl_groups = RTMGRP_LINK};
 	int hdr = VNET_HDR_LEN, r;
-	struct ifreq ifr;
 
-	t->tapfd = a->svc->open_tun(a->stack);
-	if (t->tapfd < 0) {
-		r = t->tapfd;
-		REASON(a, "cannot open /dev/net/tun in the stack: %s%s",
-		       strerror(-r),
-		       r == -EACCES ? " (the device must be mode 0666)" : "");
-		return r;
-	}
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", a->ifname);
-	if (ioctl(t->tapfd, TUNSETIFF, &ifr) < 0 ||
-	    ioctl(t->tapfd, TUNSETVNETHDRSZ, &hdr) < 0 ||
+	t->tapfd = relay_tap_open(a);
+	if (t->tapfd < 0)
+		return t->tapfd;
+	if (ioctl(t->tapfd, TUNSETVNETHDRSZ, &hdr) < 0 ||
 	    fcntl(t->tapfd, F_SETFL, O_NONBLOCK) < 0) {
 		r = -errno;
 		REASON(a, "cannot create TAP %s: %s", a->ifname, strerror(-r));
 		return r;
 	}
-	/* as in tap.c: the namespace's cleanup unregisters it, off the
-	 * caller's clock; nothing else can attach to it */
-	ioctl(t->tapfd, TUNSETPERSIST, 1);
-	t->ifsock = a->svc->msocket(a->stack, AF_INET,
-				    SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (t->ifsock < 0) {
+	r = relay_watch_open(&t->watch, a);
+	if (r < 0 && t->watch.ifsock < 0)
 		REASON(a, "cannot open a socket in the stack: %s",
-		       strerror(-t->ifsock));
-		return t->ifsock;
-	}
-	t->nlfd = a->svc->msocket(a->stack, AF_NETLINK,
-				  SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
-				  NETLINK_ROUTE);
-	if (t->nlfd < 0) {
+		       strerror(-r));
+	else if (r < 0 && t->watch.nlfd < 0)
 		REASON(a, "cannot open a netlink socket in the stack: %s",
-		       strerror(-t->nlfd));
-		return t->nlfd;
-	}
-	if (bind(t->nlfd, (struct sockaddr *)&snl, sizeof(snl)) < 0 ||
-	    ioctl(t->ifsock, SIOCGIFINDEX, &ifr) < 0) {
-		r = -errno;
+		       strerror(-r));
+	else if (r < 0)
 		REASON(a, "cannot watch %s: %s", a->ifname, strerror(-r));
-		return r;
-	}
-	t->ifindex = ifr.ifr_ifindex;
-	return 0;
+	return r;
 }
 
 /**
@@ -1209,13 +1125,6 @@ static unsigned int mvt_offload(struct mvt *t)
 	return 0;
 }
 
-static void mvt_carrier(struct mvt *t, bool on)
-{
-	int v = on;
-
-	ioctl(t->tapfd, TUNSETCARRIER, &v);
-}
-
 /**
  * mvt_macvtap_sync() - follow the macvtap's current state
  * @t:		state
@@ -1236,26 +1145,26 @@ static void mvt_macvtap_sync(struct mvt *t)
 	if (r == -ENODEV) {
 		/* IFNAME was removed, and the macvtap with it */
 		t->gone = true;
-		mvt_carrier(t, false);
+		relay_set_carrier(t->tapfd, 0);
 		return;
 	}
 	if (r < 0)
 		return;
-	mvt_carrier(t, l.flags & IFF_LOWER_UP);
+	relay_set_carrier(t->tapfd, !!(l.flags & IFF_LOWER_UP));
 	if (l.mtu && l.mtu != t->mtu_max) {
 		struct ifreq ifr;
 
 		t->mtu_max = l.mtu;
 		memset(&ifr, 0, sizeof(ifr));
 		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", t->ifname);
-		if (ioctl(t->ifsock, SIOCGIFMTU, &ifr) == 0 &&
+		if (ioctl(t->watch.ifsock, SIOCGIFMTU, &ifr) == 0 &&
 		    (unsigned int)ifr.ifr_mtu > t->mtu_max)
-			mvt_stack_set(t, SIOCSIFMTU, NULL, t->mtu_max);
+			relay_set_mtu(&t->watch, t->ifname, t->mtu_max);
 	}
 	/* passthru: IFNAME's address changed, the macvtap's with it */
 	if (l.has_mac && memcmp(l.mac, t->mac, ETH_ALEN)) {
 		memcpy(t->mac, l.mac, ETH_ALEN);
-		mvt_stack_set(t, SIOCSIFHWADDR, t->mac, 0);
+		mvt_stack_set_mac(t, t->mac);
 	}
 }
 
@@ -1278,10 +1187,10 @@ static void mvt_stack_sync(struct mvt *t)
 
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", t->ifname);
-	if (ioctl(t->ifsock, SIOCGIFMTU, &ifr) == 0 &&
+	if (ioctl(t->watch.ifsock, SIOCGIFMTU, &ifr) == 0 &&
 	    (unsigned int)ifr.ifr_mtu > t->mtu_max)
-		mvt_stack_set(t, SIOCSIFMTU, NULL, t->mtu_max);
-	if (ioctl(t->ifsock, SIOCGIFHWADDR, &ifr) < 0)
+		relay_set_mtu(&t->watch, t->ifname, t->mtu_max);
+	if (ioctl(t->watch.ifsock, SIOCGIFHWADDR, &ifr) < 0)
 		return;
 	mac = (const unsigned char *)ifr.ifr_hwaddr.sa_data;
 	if (!memcmp(mac, t->mac, ETH_ALEN))
@@ -1294,18 +1203,18 @@ static void mvt_stack_sync(struct mvt *t)
 	if (r == 0)
 		memcpy(t->mac, mac, ETH_ALEN);
 	else
-		mvt_stack_set(t, SIOCSIFHWADDR, t->mac, 0);
+		mvt_stack_set_mac(t, t->mac);
 }
 
 /**
  * mvt_events() - read link notifications from @fd, resync if they concern us
  * @t:		state
- * @fd:		@evfd (the holder) or @nlfd (the stack)
+ * @fd:		@evfd (the holder) or @watch.nlfd (the stack)
  */
 static void mvt_events(struct mvt *t, int fd)
 {
 	char buf[NLBUF] __attribute__((aligned(NLMSG_ALIGNTO)));
-	int want = fd == t->evfd ? t->mvindex : t->ifindex;
+	int want = fd == t->evfd ? t->mvindex : t->watch.ifindex;
 	bool changed = false;
 	ssize_t n;
 
@@ -1356,17 +1265,17 @@ static int mvt_flush(struct mvt *t, struct mvt_dir *d, bool to_stack)
 	d->pending = 0;
 	if (n != (ssize_t)len) {
 		if (to_stack)
-			INC(t, rx_dropped, 1);
+			relay_count(&t->cnt.rx_dropped, 1);
 		else
-			INC(t, tx_dropped, 1);
+			relay_count(&t->cnt.tx_dropped, 1);
 		return 0;
 	}
 	if (to_stack) {
-		INC(t, rx_frames, 1);
-		INC(t, rx_bytes, len - VNET_HDR_LEN);
+		relay_count(&t->cnt.rx_frames, 1);
+		relay_count(&t->cnt.rx_bytes, len - VNET_HDR_LEN);
 	} else {
-		INC(t, tx_frames, 1);
-		INC(t, tx_bytes, len - VNET_HDR_LEN);
+		relay_count(&t->cnt.tx_frames, 1);
+		relay_count(&t->cnt.tx_bytes, len - VNET_HDR_LEN);
 	}
 	return 0;
 }
@@ -1389,14 +1298,14 @@ static void mvt_move(struct mvt *t, struct mvt_dir *d, bool to_stack, bool drop)
 			if (errno == EAGAIN || errno == EINTR)
 				return;
 			/* too long for the buffer: the kernel dropped it */
-			INC(t, errors, 1);
+			relay_count(&t->cnt.errors, 1);
 			continue;
 		}
 		if (n < VNET_HDR_LEN + ETH_HLEN || drop) {
 			if (to_stack)
-				INC(t, rx_dropped, 1);
+				relay_count(&t->cnt.rx_dropped, 1);
 			else
-				INC(t, tx_dropped, 1);
+				relay_count(&t->cnt.tx_dropped, 1);
 			continue;
 		}
 		d->pending = (size_t)n;
@@ -1419,7 +1328,7 @@ static void *mvt_relay(void *arg)
 			 .events = (short)((t->down.pending ? 0 : POLLIN) |
 					   (t->up.pending ? POLLOUT : 0))},
 			{.fd = t->evfd, .events = POLLIN},
-			{.fd = t->nlfd, .events = POLLIN},
+			{.fd = t->watch.nlfd, .events = POLLIN},
 		};
 
 		if (poll(pfd, 5, -1) < 0) {
@@ -1432,10 +1341,10 @@ static void *mvt_relay(void *arg)
 		if (pfd[3].revents)
 			mvt_events(t, t->evfd);
 		if (pfd[4].revents)
-			mvt_events(t, t->nlfd);
+			mvt_events(t, t->watch.nlfd);
 		if (pfd[2].revents & (POLLERR | POLLHUP | POLLNVAL)) {
 			t->gone = true;
-			mvt_carrier(t, false);
+			relay_set_carrier(t->tapfd, 0);
 		}
 		if (t->gone)
 			t->down.pending = t->up.pending = 0;
@@ -1490,8 +1399,7 @@ static void mvt_atfork(void)
 
 static void mvt_free(struct mvt *t)
 {
-	int *fds[] = {&t->tapfd, &t->mvfd,   &t->evfd,	&t->reqfd,
-		      &t->nlfd,	 &t->ifsock, &t->stopfd};
+	int *fds[] = {&t->tapfd, &t->mvfd, &t->evfd, &t->reqfd, &t->stopfd};
 	struct mvt **p;
 	unsigned int i;
 
@@ -1506,6 +1414,7 @@ static void mvt_free(struct mvt *t)
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (*fds[i] >= 0)
 			close(*fds[i]);
+	relay_watch_close(&t->watch);
 	free(t);
 }
 
@@ -1516,7 +1425,6 @@ static int mvt_create(const struct vdestack_backend_args *a, void **priv)
 	char name[IFNAMSIZ];
 	unsigned int mtu;
 	struct mvt_opts o;
-	sigset_t all, old;
 	struct mvt *t;
 	dev_t devt = 0;
 	int r, hdr = VNET_HDR_LEN;
@@ -1535,7 +1443,8 @@ static int mvt_create(const struct vdestack_backend_args *a, void **priv)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	t->tapfd = t->mvfd = t->evfd = t->reqfd = t->nlfd = t->ifsock = -1;
+	t->tapfd = t->mvfd = t->evfd = t->reqfd = -1;
+	t->watch.nlfd = t->watch.ifsock = -1;
 	t->passthru = o.mode == MACVLAN_MODE_PASSTHRU;
 	snprintf(t->ifname, sizeof(t->ifname), "%s", a->ifname);
 	t->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -1584,9 +1493,9 @@ static int mvt_create(const struct vdestack_backend_args *a, void **priv)
 		goto out_link;
 	}
 	offloads = mvt_offload(t);
-	r = mvt_stack_set(t, SIOCSIFHWADDR, t->mac, 0);
+	r = mvt_stack_set_mac(t, t->mac);
 	if (r == 0)
-		r = mvt_stack_set(t, SIOCSIFMTU, NULL, mtu);
+		r = relay_set_mtu(&t->watch, t->ifname, mtu);
 	if (r < 0) {
 		REASON(a, "cannot set the MAC and MTU %u of %s: %s", mtu,
 		       a->ifname, strerror(-r));
@@ -1607,11 +1516,7 @@ static int mvt_create(const struct vdestack_backend_args *a, void **priv)
 	t->up.from = t->down.to = t->tapfd;
 	t->up.to = t->down.from = t->mvfd;
 
-	/* the relay thread must never take the application's signals */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = -pthread_create(&t->thread, NULL, mvt_relay, t);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	r = relay_thread_start(&t->thread, mvt_relay, t, NULL);
 	if (r < 0) {
 		REASON(a, "cannot start the relay thread: %s", strerror(-r));
 		goto out_link;
@@ -1633,11 +1538,9 @@ out_free:
 static void mvt_destroy(void *priv)
 {
 	struct mvt *t = priv;
-	uint64_t one = 1;
 
-	if (write(t->stopfd, &one, sizeof(one)) < 0)
-		return; /* cannot happen: eventfd counter far from overflow */
-	pthread_join(t->thread, NULL);
+	if (relay_thread_stop(t->stopfd, t->thread) < 0)
+		return;
 	mvt_delete_link(t);
 	mvt_free(t);
 }
@@ -1646,14 +1549,7 @@ static int mvt_stats(void *priv, struct vde_stack_stats *st)
 {
 	struct mvt *t = priv;
 
-	st->rx_frames = atomic_load(&t->rx_frames);
-	st->rx_bytes = atomic_load(&t->rx_bytes);
-	st->tx_frames = atomic_load(&t->tx_frames);
-	st->tx_bytes = atomic_load(&t->tx_bytes);
-	st->rx_dropped = atomic_load(&t->rx_dropped);
-	st->tx_dropped = atomic_load(&t->tx_dropped);
-	st->errors = atomic_load(&t->errors);
-	return 0;
+	return relay_stats(&t->cnt, st);
 }
 
 static const char *const mvt_schemes[] = {"macvtap", NULL};

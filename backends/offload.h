@@ -2,7 +2,7 @@
 /*
  * offload.h - segmentation, checksums and coalescing of Ethernet frames
  *
- * Shared by the relaying backends (tap, and vhost-net later): the kernel
+ * Shared by the relaying backends (tap and vhost-net): the kernel
  * side speaks virtio-net headers and 64 KB super-frames, the VDE side
  * plain frames of at most VDE_ETHBUFSIZE bytes with complete checksums.
  * Nothing here does I/O: the caller owns buffers, fds and counters.

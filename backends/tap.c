@@ -36,8 +36,9 @@
  * out together; VDE is drained, then its burst is coalesced and written.
  * Where the connection is a plugin proven to do nothing but send(2) and
  * recv(2) on vde_datafd() (seqpacket://FD; udp:// for sending, see
- * direct_mode()), sendmmsg(2)/recvmmsg(2) on that fd move a whole burst
- * per syscall.  Counters count frames as VDE sees them.
+ * relay_direct_mode() in relay_common.c), sendmmsg(2)/recvmmsg(2) on that
+ * fd move a whole burst per syscall.  Counters count frames as VDE sees
+ * them.
  *
  * MTU: a TAP accepts any MTU up to 65535 and there is no ioctl to lower
  * its maximum, but VDE carries at most VDE_MAXMTU.  The relay listens to
@@ -50,12 +51,9 @@
 #include <fcntl.h>
 #include <libvdeplug.h>
 #include <linux/if_tun.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,18 +62,13 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <vdestack_backend.h>
 
 #include "offload.h"
-
-#ifndef TUN_F_USO4
-#define TUN_F_USO4 0x20
-#define TUN_F_USO6 0x40
-#endif
+#include "relay_common.h"
 
 #define ETH_HLEN_MIN 14
 #define VNET_HLEN sizeof(struct virtio_net_hdr)
@@ -90,8 +83,6 @@
 /* TAP reads and frames sent per wake-up: bound the time VDE -> TAP waits */
 #define TX_BURST 64
 #define TX_BUDGET 512
-/* segments handed to sendmmsg() at once */
-#define TX_SEGS 128
 /* frames per recvmmsg() */
 #define RX_BATCH 64
 /*
@@ -133,37 +124,18 @@
  */
 #define WIRE_SNDBUF (2 << 20)
 
-enum direct {
-	DIRECT_NONE,	  /* vde_send()/vde_recv() */
-	DIRECT_SEQPACKET, /* sendmmsg() and recvmmsg() on the fd */
-	DIRECT_UDP,	  /* sendmmsg() once connected; vde_recv() */
-};
-
 struct tap {
 	int tapfd;
 	int stopfd;
-	struct vdeconn *conn;
-	int datafd;
-	int ctlfd;
-	int data_is_socket;
-	enum direct direct;
-	unsigned int offloads; /* TUN_F_* the TAP accepted */
-	int nlfd;	       /* RTMGRP_LINK listener inside the stack */
-	int ifsock;	       /* for SIOCSIFMTU inside the stack */
-	int ifindex;
+	unsigned int offloads;	  /* TUN_F_* the TAP accepted */
+	struct relay_watch watch; /* MTU watch inside the stack */
 	pthread_t thread;
-	_Atomic uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
-	_Atomic uint64_t rx_dropped, tx_dropped, errors;
+	struct relay_counters cnt;
 
-	/* TAP -> VDE: segs[seg_i..seg_n) wait to be sent; they point into
-	 * txarea, which is reused once they and @gso are done */
-	struct ofl_gso gso;
-	unsigned int seg_i, seg_n;
+	/* TAP -> VDE: the segments in vde point into txarea, which is
+	 * reused once they and vde.gso are done */
+	struct relay_vde vde;
 	size_t txpos;
-	struct ofl_seg segs[TX_SEGS];
-	struct mmsghdr tx_msgs[TX_SEGS];
-	struct iovec tx_iov[TX_SEGS][2];
-	unsigned char flat[VDE_ETHBUFSIZE]; /* a segment for vde_send() */
 	unsigned char txarea[TX_AREA];
 
 	/* VDE -> TAP: outs[out_i..out_n) wait to be written; of outs[out_i]
@@ -177,105 +149,9 @@ struct tap {
 	unsigned char rxarea[RX_FRAMES][RX_SLOT];
 };
 
-#define INC(p, f, n)                                                           \
-	atomic_fetch_add_explicit(&(p)->f, (n), memory_order_relaxed)
-
-static void set_carrier(struct tap *t, int on)
-{
-	ioctl(t->tapfd, TUNSETCARRIER, &on);
-}
-
-static int tx_pending(const struct tap *t)
-{
-	return t->seg_i < t->seg_n;
-}
-
 static int rx_pending(const struct tap *t)
 {
 	return t->out_i < t->out_n;
-}
-
-/**
- * tx_send_one() - send segs[seg_i] with vde_send()
- * @t:	relay
- * Return: 0 sent or dropped, -EAGAIN if VDE is full.
- */
-static int tx_send_one(struct tap *t)
-{
-	const struct ofl_seg *s = &t->segs[t->seg_i];
-	const void *buf = s->data;
-	size_t len = s->len;
-	ssize_t n;
-
-	if (s->hdr_len) {
-		/* ofl_gso_start() bounds a segment by VDE_ETHBUFSIZE */
-		memcpy(t->flat, s->hdr, s->hdr_len);
-		memcpy(t->flat + s->hdr_len, s->data, s->len);
-		buf = t->flat;
-		len += s->hdr_len;
-	}
-	n = vde_send(t->conn, buf, len, MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == ENOBUFS || errno == EINTR))
-		return -EAGAIN;
-	if (n < 0) {
-		INC(t, tx_dropped, 1);
-	} else {
-		INC(t, tx_frames, 1);
-		INC(t, tx_bytes, len);
-	}
-	t->seg_i++;
-	return 0;
-}
-
-/**
- * tx_send_many() - send segs[seg_i..seg_n) with one sendmmsg()
- * @t:	relay (direct mode)
- * Return: 0 if some were sent or one dropped, -EAGAIN if VDE is full.
- */
-static int tx_send_many(struct tap *t)
-{
-	unsigned int n = t->seg_n - t->seg_i, k;
-	uint64_t bytes = 0;
-	int r;
-
-	for (k = 0; k < n; k++) {
-		const struct ofl_seg *s = &t->segs[t->seg_i + k];
-		struct msghdr *m = &t->tx_msgs[k].msg_hdr;
-		struct iovec *iov = t->tx_iov[k];
-
-		memset(m, 0, sizeof(*m));
-		m->msg_iov = iov;
-		if (s->hdr_len) {
-			iov[0].iov_base = (void *)s->hdr;
-			iov[0].iov_len = s->hdr_len;
-			m->msg_iovlen = 1;
-		}
-		iov[m->msg_iovlen].iov_base = (void *)s->data;
-		iov[m->msg_iovlen].iov_len = s->len;
-		m->msg_iovlen++;
-	}
-	/* a peer gone: EPIPE, not a SIGPIPE left pending on this thread */
-	r = sendmmsg(t->datafd, t->tx_msgs, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (r > 0) {
-		for (k = 0; k < (unsigned int)r; k++)
-			bytes += t->segs[t->seg_i + k].hdr_len +
-				 t->segs[t->seg_i + k].len;
-		INC(t, tx_frames, (unsigned int)r);
-		INC(t, tx_bytes, bytes);
-		t->seg_i += (unsigned int)r;
-		return 0;
-	}
-	if (r < 0 && (errno == EAGAIN || errno == ENOBUFS || errno == EINTR))
-		return -EAGAIN;
-	/* udp:// connects its socket on the first send: let it */
-	if (r < 0 && t->direct == DIRECT_UDP &&
-	    (errno == ENOTCONN || errno == EDESTADDRREQ))
-		return tx_send_one(t);
-	/* the first message failed (errors after it are not reported): it
-	 * is dropped, the rest are tried again */
-	INC(t, tx_dropped, 1);
-	t->seg_i++;
-	return 0;
 }
 
 /**
@@ -285,30 +161,21 @@ static int tx_send_many(struct tap *t)
  */
 static int tx_flush(struct tap *t)
 {
-	while (tx_pending(t)) {
-		int r = t->direct != DIRECT_NONE ? tx_send_many(t)
-						 : tx_send_one(t);
+	int r = relay_vde_flush(&t->vde);
 
-		if (r < 0)
-			return r;
-	}
-	t->seg_i = t->seg_n = 0;
-	if (!ofl_gso_more(&t->gso))
+	if (r < 0)
+		return r;
+	if (!ofl_gso_more(&t->vde.gso))
 		t->txpos = 0;
 	return 0;
 }
 
-/* VDE is gone: what waits for it is lost. */
-static void tx_drop_pending(struct tap *t)
+/* VDE is gone: what waits for it is lost, the carrier goes off. */
+static void vde_gone(struct tap *t)
 {
-	uint64_t n = t->seg_n - t->seg_i;
-
-	n += t->gso.nsegs - t->gso.next;
-	if (n)
-		INC(t, tx_dropped, n);
-	t->seg_i = t->seg_n = 0;
-	t->gso.nsegs = t->gso.next = 0;
+	relay_vde_drop(&t->vde);
 	t->txpos = 0;
+	relay_set_carrier(t->tapfd, 0);
 }
 
 /**
@@ -318,6 +185,7 @@ static void tx_drop_pending(struct tap *t)
  */
 static void tx_run(struct tap *t, int eof)
 {
+	struct relay_vde *v = &t->vde;
 	unsigned int reads = 0, segs = 0;
 
 	if (tx_flush(t) < 0)
@@ -328,11 +196,11 @@ static void tx_run(struct tap *t, int eof)
 		ssize_t n;
 		int r;
 
-		while (ofl_gso_more(&t->gso)) {
-			if (t->seg_n == TX_SEGS && tx_flush(t) < 0)
+		while (ofl_gso_more(&v->gso)) {
+			if (v->seg_n == RELAY_SEGS && tx_flush(t) < 0)
 				return;
-			t->seg_n += ofl_gso_next(&t->gso, t->segs + t->seg_n,
-						 TX_SEGS - t->seg_n);
+			v->seg_n += ofl_gso_next(&v->gso, v->segs + v->seg_n,
+						 RELAY_SEGS - v->seg_n);
 		}
 		if (reads == TX_BURST || segs >= TX_BUDGET)
 			break;
@@ -345,30 +213,20 @@ static void tx_run(struct tap *t, int eof)
 		reads++;
 		if (n < (ssize_t)(VNET_HLEN + ETH_HLEN_MIN) || n == TX_FRAME ||
 		    eof) {
-			INC(t, tx_dropped, 1);
+			relay_count(&t->cnt.tx_dropped, 1);
 			continue;
 		}
 		memcpy(&vh, buf, VNET_HLEN);
-		r = ofl_gso_start(&t->gso, &vh, buf + VNET_HLEN,
+		r = ofl_gso_start(&v->gso, &vh, buf + VNET_HLEN,
 				  (size_t)n - VNET_HLEN, VDE_ETHBUFSIZE);
 		if (r < 0) {
-			INC(t, tx_dropped, 1);
+			relay_count(&t->cnt.tx_dropped, 1);
 			continue;
 		}
 		t->txpos += ((size_t)n + 63) & ~(size_t)63;
 		segs += (unsigned int)r;
 	}
 	tx_flush(t);
-}
-
-/* Whether the connection's peer has hung up (a 0-byte recv is EOF then). */
-static int hung_up(struct tap *t, short revents)
-{
-	struct pollfd p = {.fd = t->datafd, .events = POLLRDHUP};
-
-	if (revents & (POLLHUP | POLLRDHUP))
-		return 1;
-	return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP));
 }
 
 /**
@@ -389,28 +247,29 @@ static int rx_recv(struct tap *t, short revents, int *eof, unsigned int *n,
 	unsigned int room = RX_FRAMES - *slot, i;
 	int r;
 
-	if (t->direct == DIRECT_SEQPACKET) {
+	if (t->vde.direct == RELAY_DIRECT_SEQPACKET) {
 		if (room > RX_BATCH)
 			room = RX_BATCH;
 		for (i = 0; i < room; i++)
 			t->rx_iov[i].iov_base = t->rxarea[*slot + i];
-		r = recvmmsg(t->datafd, t->rx_msgs, room, MSG_DONTWAIT, NULL);
+		r = recvmmsg(t->vde.datafd, t->rx_msgs, room, MSG_DONTWAIT,
+			     NULL);
 		if (r <= 0) {
 			if (r < 0 && errno != EAGAIN && errno != EINTR)
-				INC(t, errors, 1);
+				relay_count(&t->cnt.errors, 1);
 			return 0;
 		}
 		for (i = 0; i < (unsigned int)r; i++) {
 			unsigned int len = t->rx_msgs[i].msg_len;
 
-			if (len == 0 && hung_up(t, revents)) {
+			if (len == 0 && relay_vde_hung_up(&t->vde, revents)) {
 				/* recvmmsg() fills the rest with EOFs */
 				*eof = 1;
 				return 0;
 			}
 			if (len < ETH_HLEN_MIN || len > VDE_ETHBUFSIZE ||
 			    (t->rx_msgs[i].msg_hdr.msg_flags & MSG_TRUNC)) {
-				INC(t, rx_dropped, 1);
+				relay_count(&t->cnt.rx_dropped, 1);
 				continue;
 			}
 			t->frames[*n].data = t->rxarea[*slot + i];
@@ -428,24 +287,25 @@ static int rx_recv(struct tap *t, short revents, int *eof, unsigned int *n,
 		 * epoll_wait): only a plain socket can be drained until
 		 * EAGAIN; anything else is asked first.
 		 */
-		if ((*n || i) && !t->data_is_socket) {
-			struct pollfd p = {.fd = t->datafd, .events = POLLIN};
+		if ((*n || i) && !t->vde.data_is_socket) {
+			struct pollfd p = {.fd = t->vde.datafd,
+					   .events = POLLIN};
 
 			if (poll(&p, 1, 0) <= 0)
 				return 0;
 		}
-		len = vde_recv(t->conn, t->rxarea[*slot], RX_SLOT, 0);
+		len = vde_recv(t->vde.conn, t->rxarea[*slot], RX_SLOT, 0);
 		if (len < 0) {
 			if (errno != EAGAIN && errno != EINTR)
-				INC(t, errors, 1);
+				relay_count(&t->cnt.errors, 1);
 			return 0;
 		}
-		if (len == 0 && hung_up(t, revents)) {
+		if (len == 0 && relay_vde_hung_up(&t->vde, revents)) {
 			*eof = 1;
 			return 0;
 		}
 		if (len < ETH_HLEN_MIN || len > VDE_ETHBUFSIZE) {
-			INC(t, rx_dropped, 1);
+			relay_count(&t->cnt.rx_dropped, 1);
 			if (len == 0)
 				return 0;
 			continue;
@@ -479,14 +339,14 @@ static int rx_flush(struct tap *t)
 			if (r >= 0) {
 				for (k = 0; k < o->count; k++)
 					bytes += t->frames[o->first + k].len;
-				INC(t, rx_frames, o->count);
-				INC(t, rx_bytes, bytes);
+				relay_count(&t->cnt.rx_frames, o->count);
+				relay_count(&t->cnt.rx_bytes, bytes);
 				continue;
 			}
 			if (errno == EAGAIN || errno == EINTR)
 				return -EAGAIN;
 			if (errno != EINVAL) {
-				INC(t, rx_dropped, o->count);
+				relay_count(&t->cnt.rx_dropped, o->count);
 				continue;
 			}
 			/* the kernel refused the super-frame: it gets the
@@ -506,10 +366,10 @@ static int rx_flush(struct tap *t)
 			if (r < 0 && (errno == EAGAIN || errno == EINTR))
 				return -EAGAIN;
 			if (r < 0) {
-				INC(t, rx_dropped, 1);
+				relay_count(&t->cnt.rx_dropped, 1);
 			} else {
-				INC(t, rx_frames, 1);
-				INC(t, rx_bytes, f->len);
+				relay_count(&t->cnt.rx_frames, 1);
+				relay_count(&t->cnt.rx_bytes, f->len);
 			}
 		}
 	}
@@ -536,64 +396,25 @@ static int rx_run(struct tap *t, short revents)
 	return eof;
 }
 
-/* Put an MTU above what VDE carries back to the maximum. */
-static void clamp_mtu(struct tap *t)
-{
-	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
-	ssize_t n;
-
-	while ((n = recv(t->nlfd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
-		struct nlmsghdr *h;
-		int len = (int)n;
-
-		for (h = (void *)buf; NLMSG_OK(h, len);
-		     h = NLMSG_NEXT(h, len)) {
-			struct ifinfomsg *ifi = NLMSG_DATA(h);
-			struct rtattr *a;
-			int alen;
-
-			if (h->nlmsg_type != RTM_NEWLINK ||
-			    ifi->ifi_index != t->ifindex)
-				continue;
-			alen = (int)IFLA_PAYLOAD(h);
-			for (a = IFLA_RTA(ifi); RTA_OK(a, alen);
-			     a = RTA_NEXT(a, alen)) {
-				unsigned int mtu;
-				struct ifreq ifr;
-
-				if (a->rta_type != IFLA_MTU)
-					continue;
-				memcpy(&mtu, RTA_DATA(a), sizeof(mtu));
-				if (mtu <= VDE_MAXMTU)
-					continue;
-				memset(&ifr, 0, sizeof(ifr));
-				ifr.ifr_ifindex = t->ifindex;
-				if (ioctl(t->ifsock, SIOCGIFNAME, &ifr) < 0)
-					continue;
-				ifr.ifr_mtu = VDE_MAXMTU;
-				ioctl(t->ifsock, SIOCSIFMTU, &ifr);
-			}
-		}
-	}
-}
-
 static void *relay(void *arg)
 {
 	struct tap *t = arg;
 	int eof = 0;
 
 	for (;;) {
-		int txp = tx_pending(t), rxp = rx_pending(t);
+		int txp = relay_vde_pending(&t->vde), rxp = rx_pending(t);
 		short tev = (short)((txp ? 0 : POLLIN) | (rxp ? POLLOUT : 0));
 		short dev = (short)((rxp ? 0 : POLLIN | POLLRDHUP) |
 				    (txp ? POLLOUT : 0));
 		struct pollfd pfd[5] = {
 			{.fd = t->stopfd, .events = POLLIN},
 			{.fd = tev ? t->tapfd : -1, .events = tev},
-			{.fd = eof || !dev ? -1 : t->datafd, .events = dev},
-			{.fd = eof || t->ctlfd == t->datafd ? -1 : t->ctlfd,
+			{.fd = eof || !dev ? -1 : t->vde.datafd, .events = dev},
+			{.fd = eof || t->vde.ctlfd == t->vde.datafd
+				       ? -1
+				       : t->vde.ctlfd,
 			 .events = POLLIN | POLLRDHUP},
-			{.fd = t->nlfd, .events = POLLIN},
+			{.fd = t->watch.nlfd, .events = POLLIN},
 		};
 
 		if (poll(pfd, 5, -1) < 0) {
@@ -604,20 +425,12 @@ static void *relay(void *arg)
 		if (pfd[0].revents)
 			break;
 		if (pfd[4].revents)
-			clamp_mtu(t);
-		if (pfd[3].revents) {
-			char c;
-			ssize_t n = recv(t->ctlfd, &c, 1, MSG_DONTWAIT);
-
-			if (n == 0 ||
-			    (pfd[3].revents & (POLLHUP | POLLRDHUP)) ||
-			    (n < 0 && errno != EAGAIN && errno != EINTR &&
-			     errno != ENOTSOCK)) {
-				eof = 1;
-				tx_drop_pending(t);
-				set_carrier(t, 0);
-				continue;
-			}
+			relay_clamp_mtu(&t->watch, VDE_MAXMTU);
+		if (pfd[3].revents &&
+		    relay_vde_ctl_eof(&t->vde, pfd[3].revents)) {
+			eof = 1;
+			vde_gone(t);
+			continue;
 		}
 		if (rxp && (pfd[1].revents & (POLLOUT | POLLERR | POLLHUP)))
 			rx_flush(t);
@@ -625,8 +438,7 @@ static void *relay(void *arg)
 			     (POLLIN | POLLHUP | POLLRDHUP | POLLERR))) {
 			if (rx_run(t, pfd[2].revents)) {
 				eof = 1;
-				tx_drop_pending(t);
-				set_carrier(t, 0);
+				vde_gone(t);
 				continue;
 			}
 		}
@@ -637,125 +449,18 @@ static void *relay(void *arg)
 	return NULL;
 }
 
-static int tap_probe(char *reason, size_t len)
-{
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-
-	if (fd < 0) {
-		int e = errno;
-
-		snprintf(reason, len, "/dev/net/tun: %s%s", strerror(e),
-			 e == EACCES   ? " (the device must be mode 0666, as "
-					 "most distributions ship it)"
-			 : e == ENOENT ? " (module tun not loaded?)"
-				       : "");
-		return -e;
-	}
-	close(fd);
-	return 0;
-}
-
-static int set_mtu(struct tap *t, const char *ifname, unsigned int mtu)
-{
-	struct ifreq ifr;
-
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	ifr.ifr_mtu = (int)mtu;
-	return ioctl(t->ifsock, SIOCSIFMTU, &ifr) < 0 ? -errno : 0;
-}
-
-/* Sockets inside the stack for the MTU watch; -errno. */
-static int open_watch(struct tap *t, const struct vdestack_backend_args *a)
-{
-	struct sockaddr_nl snl = {.nl_family = AF_NETLINK,
-				  .nl_groups = RTMGRP_LINK};
-	struct ifreq ifr;
-
-	t->ifsock = a->svc->msocket(a->stack, AF_INET,
-				    SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (t->ifsock < 0)
-		return t->ifsock;
-	t->nlfd = a->svc->msocket(a->stack, AF_NETLINK,
-				  SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
-				  NETLINK_ROUTE);
-	if (t->nlfd < 0)
-		return t->nlfd;
-	if (bind(t->nlfd, (struct sockaddr *)&snl, sizeof(snl)) < 0)
-		return -errno;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", a->ifname);
-	if (ioctl(t->ifsock, SIOCGIFINDEX, &ifr) < 0)
-		return -errno;
-	t->ifindex = ifr.ifr_ifindex;
-	return 0;
-}
-
-/**
- * direct_mode() - whether frames may bypass the plugin on vde_datafd()
- * @vdenet:	the VNL
- * @datafd:	vde_datafd() of its connection
- *
- * libvdeplug 4's seqpacket plugin is recv(fd, buf, len, 0) and
- * send(fd, buf, len, 0) (never for len 0) on the fd given in the VNL, and
- * nothing else: recvmmsg()/sendmmsg() on that fd are the same calls,
- * batched.  Its udp plugin sends with send() on a socket it connects on
- * the first ENOTCONN/EDESTADDRREQ (tx_send_many() hands exactly those to
- * vde_send()), but disconnects it on a 0-byte receive: receiving stays
- * with the plugin.  Anything else, or a fd that is not what the plugin
- * would have made, goes through vde_send()/vde_recv().
- *
- * Return: enum direct.
- */
-static enum direct direct_mode(const char *vdenet, int datafd)
-{
-	int type = 0, dom = 0;
-	socklen_t l = sizeof(int);
-
-	if (datafd < 0 ||
-	    getsockopt(datafd, SOL_SOCKET, SO_TYPE, &type, &l) < 0)
-		return DIRECT_NONE;
-	l = sizeof(int);
-	if (getsockopt(datafd, SOL_SOCKET, SO_DOMAIN, &dom, &l) < 0)
-		return DIRECT_NONE;
-	if (!strncmp(vdenet, "seqpacket://", 12) && type == SOCK_SEQPACKET &&
-	    dom == AF_UNIX && strtol(vdenet + 12, NULL, 0) == datafd)
-		return DIRECT_SEQPACKET;
-	if (!strncmp(vdenet, "udp://", 6) && type == SOCK_DGRAM &&
-	    (dom == AF_INET || dom == AF_INET6))
-		return DIRECT_UDP;
-	return DIRECT_NONE;
-}
-
 /**
  * set_offload() - let the stack hand over super-frames and partial sums
- * @t:	relay
- *
- * USO is in Linux 6.2 and later; older kernels refuse unknown flags with
- * EINVAL, so each set is tried in turn down to none at all (frames then
- * come whole and checksummed, and the relay still works).
+ * @t:		relay
+ * @svc:	for the log
  */
 static void set_offload(struct tap *t, const struct vdestack_services *svc)
 {
-	static const unsigned int sets[] = {
-		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN |
-			TUN_F_USO4 | TUN_F_USO6,
-		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN,
-		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6,
-		TUN_F_CSUM,
-	};
-	unsigned int i;
-
-	for (i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
-		if (ioctl(t->tapfd, TUNSETOFFLOAD, sets[i]) == 0) {
-			t->offloads = sets[i];
-			break;
-		}
-	}
+	t->offloads = relay_tap_offload(t->tapfd);
 	svc->log("tap: offloads 0x%x, %s", t->offloads,
-		 t->direct == DIRECT_SEQPACKET ? "recvmmsg/sendmmsg"
-		 : t->direct == DIRECT_UDP     ? "sendmmsg"
-					       : "vde_recv/vde_send");
+		 t->vde.direct == RELAY_DIRECT_SEQPACKET ? "recvmmsg/sendmmsg"
+		 : t->vde.direct == RELAY_DIRECT_UDP	 ? "sendmmsg"
+							 : "vde_recv/vde_send");
 }
 
 /* Room for bursts on the wire socket (see WIRE_SNDBUF). */
@@ -763,11 +468,12 @@ static void set_wire_sndbuf(struct tap *t)
 {
 	int sz = WIRE_SNDBUF;
 
-	if (t->direct == DIRECT_NONE)
+	if (t->vde.direct == RELAY_DIRECT_NONE)
 		return;
-	if (setsockopt(t->datafd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) <
-	    0)
-		setsockopt(t->datafd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	if (setsockopt(t->vde.datafd, SOL_SOCKET, SO_SNDBUFFORCE, &sz,
+		       sizeof(sz)) < 0)
+		setsockopt(t->vde.datafd, SOL_SOCKET, SO_SNDBUF, &sz,
+			   sizeof(sz));
 }
 
 /* TAP queue length and send buffer (see TAP_TXQLEN, TAP_SNDBUF). */
@@ -775,15 +481,13 @@ static void set_queues(struct tap *t, const char *ifname,
 		       const struct vdestack_services *svc)
 {
 	int sndbuf = TAP_SNDBUF;
-	struct ifreq ifr;
+	int r;
 
 	if (ioctl(t->tapfd, TUNSETSNDBUF, &sndbuf) < 0)
 		svc->log("tap: TUNSETSNDBUF: %s", strerror(errno));
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	ifr.ifr_qlen = TAP_TXQLEN;
-	if (ioctl(t->ifsock, SIOCSIFTXQLEN, &ifr) < 0)
-		svc->log("tap: txqueuelen of %s: %s", ifname, strerror(errno));
+	r = relay_set_txqlen(&t->watch, ifname, TAP_TXQLEN);
+	if (r < 0)
+		svc->log("tap: txqueuelen of %s: %s", ifname, strerror(-r));
 }
 
 static void init_rx_msgs(struct tap *t)
@@ -799,11 +503,8 @@ static void init_rx_msgs(struct tap *t)
 
 static int tap_create(const struct vdestack_backend_args *a, void **priv)
 {
-	struct ifreq ifr;
-	sigset_t all, old;
-	struct stat st;
 	struct tap *t;
-	int r, on = 1, vnet_hlen = VNET_HLEN;
+	int r, vnet_hlen = VNET_HLEN;
 
 	if (!a->conn) {
 		snprintf(a->reason, VDESTACK_REASON_MAX,
@@ -820,35 +521,20 @@ static int tap_create(const struct vdestack_backend_args *a, void **priv)
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (t == MAP_FAILED)
 		return -ENOMEM;
-	t->conn = a->conn;
-	t->datafd = vde_datafd(a->conn);
-	t->ctlfd = vde_ctlfd(a->conn);
-	t->data_is_socket = fstat(t->datafd, &st) == 0 && S_ISSOCK(st.st_mode);
-	t->direct = direct_mode(a->vdenet, t->datafd);
+	r = relay_vde_init(&t->vde, a, &t->cnt, 1);
+	if (r < 0)
+		goto out_free;
 	init_rx_msgs(t);
-	t->nlfd = t->ifsock = -1;
+	t->watch.nlfd = t->watch.ifsock = -1;
 	t->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (t->stopfd < 0) {
 		r = -errno;
 		goto out_free;
 	}
-	t->tapfd = a->svc->open_tun(a->stack);
+	t->tapfd = relay_tap_open(a);
 	if (t->tapfd < 0) {
 		r = t->tapfd;
-		snprintf(a->reason, VDESTACK_REASON_MAX,
-			 "cannot open /dev/net/tun in the stack: %s%s",
-			 strerror(-r),
-			 r == -EACCES ? " (the device must be mode 0666)" : "");
 		goto out_stop;
-	}
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", a->ifname);
-	if (ioctl(t->tapfd, TUNSETIFF, &ifr) < 0) {
-		r = -errno;
-		snprintf(a->reason, VDESTACK_REASON_MAX,
-			 "cannot create TAP %s: %s", a->ifname, strerror(-r));
-		goto out_tap;
 	}
 	if (ioctl(t->tapfd, TUNSETVNETHDRSZ, &vnet_hlen) < 0) {
 		r = -errno;
@@ -858,23 +544,12 @@ static int tap_create(const struct vdestack_backend_args *a, void **priv)
 		goto out_tap;
 	}
 	set_offload(t, a->svc);
-	if (fcntl(t->tapfd, F_SETFL, O_NONBLOCK) < 0 ||
-	    (t->datafd >= 0 &&
-	     fcntl(t->datafd, F_SETFL, fcntl(t->datafd, F_GETFL) | O_NONBLOCK) <
-		     0)) {
+	if (fcntl(t->tapfd, F_SETFL, O_NONBLOCK) < 0) {
 		r = -errno;
 		goto out_tap;
 	}
-	ioctl(t->tapfd, TUNSETCARRIER, &on);
-	/*
-	 * Closing the last fd of a non-persistent TAP unregisters the device
-	 * synchronously (tens of ms waiting for RCU grace periods).  A
-	 * persistent TAP is unregistered by the kernel's namespace cleanup
-	 * worker when the stack's namespace dies, off the caller's clock.
-	 * Nothing can reattach to it: the namespace is ours alone.
-	 */
-	ioctl(t->tapfd, TUNSETPERSIST, 1);
-	r = open_watch(t, a);
+	relay_set_carrier(t->tapfd, 1);
+	r = relay_watch_open(&t->watch, a);
 	if (r < 0) {
 		snprintf(a->reason, VDESTACK_REASON_MAX,
 			 "cannot watch the MTU of %s: %s", a->ifname,
@@ -884,7 +559,7 @@ static int tap_create(const struct vdestack_backend_args *a, void **priv)
 	set_queues(t, a->ifname, a->svc);
 	set_wire_sndbuf(t);
 	if (a->mtu) {
-		r = set_mtu(t, a->ifname, a->mtu);
+		r = relay_set_mtu(&t->watch, a->ifname, a->mtu);
 		if (r < 0) {
 			snprintf(a->reason, VDESTACK_REASON_MAX,
 				 "cannot set MTU %u on %s: %s", a->mtu,
@@ -893,14 +568,7 @@ static int tap_create(const struct vdestack_backend_args *a, void **priv)
 		}
 	}
 
-	/* the relay thread must never take the application's signals */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = -pthread_create(&t->thread, NULL, relay, t);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r == 0)
-		/* so that top -H and perf tell it from the application's */
-		pthread_setname_np(t->thread, "vdestack-tap");
+	r = relay_thread_start(&t->thread, relay, t, "vdestack-tap");
 	if (r < 0) {
 		snprintf(a->reason, VDESTACK_REASON_MAX,
 			 "cannot start the relay thread: %s", strerror(-r));
@@ -910,10 +578,7 @@ static int tap_create(const struct vdestack_backend_args *a, void **priv)
 	return 0;
 
 out_tap:
-	if (t->nlfd >= 0)
-		close(t->nlfd);
-	if (t->ifsock >= 0)
-		close(t->ifsock);
+	relay_watch_close(&t->watch);
 	close(t->tapfd);
 out_stop:
 	close(t->stopfd);
@@ -925,13 +590,10 @@ out_free:
 static void tap_destroy(void *priv)
 {
 	struct tap *t = priv;
-	uint64_t one = 1;
 
-	if (write(t->stopfd, &one, sizeof(one)) < 0)
-		return; /* cannot happen: eventfd counter far from overflow */
-	pthread_join(t->thread, NULL);
-	close(t->nlfd);
-	close(t->ifsock);
+	if (relay_thread_stop(t->stopfd, t->thread) < 0)
+		return;
+	relay_watch_close(&t->watch);
 	close(t->tapfd);
 	close(t->stopfd);
 	munmap(t, sizeof(*t));
@@ -941,14 +603,7 @@ static int tap_stats(void *priv, struct vde_stack_stats *st)
 {
 	struct tap *t = priv;
 
-	st->rx_frames = atomic_load(&t->rx_frames);
-	st->rx_bytes = atomic_load(&t->rx_bytes);
-	st->tx_frames = atomic_load(&t->tx_frames);
-	st->tx_bytes = atomic_load(&t->tx_bytes);
-	st->rx_dropped = atomic_load(&t->rx_dropped);
-	st->tx_dropped = atomic_load(&t->tx_dropped);
-	st->errors = atomic_load(&t->errors);
-	return 0;
+	return relay_stats(&t->cnt, st);
 }
 
 __attribute__((visibility("default")))
@@ -962,7 +617,7 @@ const struct vdestack_backend vdestack_backend = {
 	.options = NULL,
 	.priority = 10,
 	.max_mtu = VDE_MAXMTU,
-	.probe = tap_probe,
+	.probe = relay_probe_tun,
 	.create = tap_create,
 	.destroy = tap_destroy,
 	.stats = tap_stats,

@@ -83,8 +83,6 @@
 #include <grp.h>
 #include <libvdeplug.h>
 #include <linux/if_tun.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
 #include <linux/vhost.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
@@ -92,7 +90,6 @@
 #include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,11 +105,7 @@
 #include <vdestack_backend.h>
 
 #include "offload.h"
-
-#ifndef TUN_F_USO4
-#define TUN_F_USO4 0x20
-#define TUN_F_USO6 0x40
-#endif
+#include "relay_common.h"
 
 #define VHOST_DEV "/dev/vhost-net"
 #define PAGE 4096UL
@@ -144,8 +137,6 @@
 #define TX_BATCH 64
 /* ... bursts per wake-up */
 #define TX_BURSTS 4
-/* stack -> VDE: segments sent together */
-#define SEGS 128
 /* ... frames per wake-up, for fairness between the directions */
 #define RX_FRAMES 256
 
@@ -166,10 +157,9 @@ struct vq {
  * Fields below "relay state" belong to the relay thread once it runs.
  */
 struct vh {
-	int vhostfd, tapfd, stopfd, nlfd, ifsock, ifindex;
-	struct vdeconn *conn;
-	int datafd, ctlfd, data_is_socket, direct;
-	int owner; /* VHOST_SET_OWNER done */
+	int vhostfd, tapfd, stopfd;
+	struct relay_watch watch; /* MTU watch inside the stack */
+	int owner;		  /* VHOST_SET_OWNER done */
 	pthread_t thread;
 	int running;
 
@@ -186,20 +176,16 @@ struct vh {
 	size_t rxbuf_size, scratch_size;
 	struct vq rx, tx;
 
-	_Atomic uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
-	_Atomic uint64_t rx_dropped, tx_dropped, errors;
+	struct relay_counters cnt;
 
 	/* relay state, stack -> VDE (virtqueue 0) */
 	uint16_t rx_done;     /* used entries whose frames are all in segs */
 	uint16_t rx_returned; /* used entries given back to the worker */
 	uint16_t scratch_end; /* used position after the copied frame */
 	int scratch_busy, rx_blocked, rx_more;
-	struct ofl_gso gso;
-	unsigned int seg_i, seg_n;
-	struct ofl_seg segs[SEGS];
-	struct mmsghdr smsgs[SEGS];
-	struct iovec siov[SEGS][2];
-	unsigned char flat[VDE_ETHBUFSIZE];
+	/* the connection; its segments point into the RX buffers (or the
+	 * scratch copy), which go back once the segments are sent */
+	struct relay_vde vde;
 
 	/* relay state, VDE -> stack (virtqueue 1) */
 	int tx_starved, recv_more;
@@ -211,9 +197,6 @@ struct vh {
 	struct mmsghdr rmsgs[TX_BATCH];
 	struct iovec riov[TX_BATCH];
 };
-
-#define INC(p, f, n)                                                           \
-	atomic_fetch_add_explicit(&(p)->f, (n), memory_order_relaxed)
 
 /* ------------------------------------------------------------ ring access */
 
@@ -279,8 +262,9 @@ static void vq_publish(struct vh *h, struct vq *q)
 	if (vio16(h, __atomic_load_n(&q->vr.used->flags, __ATOMIC_RELAXED)) &
 	    VRING_USED_F_NO_NOTIFY)
 		return;
+	/* cannot fail: the eventfd counter is far from full */
 	if (write(q->kick, &one, sizeof(one)) < 0)
-		INC(h, errors, 1); /* cannot happen: eventfd far from full */
+		relay_count(&h->cnt.errors, 1);
 }
 
 /*
@@ -307,12 +291,6 @@ static void drain_eventfd(int fd)
 		return; /* EAGAIN: nothing was pending */
 }
 
-/* The TAP's carrier: off once VDE is gone, so the stack stops sending. */
-static void set_carrier(struct vh *h, int on)
-{
-	ioctl(h->tapfd, TUNSETCARRIER, &on);
-}
-
 /* ----------------------------------------------- stack -> VDE (RX ring) */
 
 /**
@@ -334,83 +312,6 @@ static void rx_return(struct vh *h, uint16_t upto)
 }
 
 /**
- * seg_send_one() - send segs[seg_i] with vde_send()
- * @h:	relay
- * Return: 0 sent or dropped, -EAGAIN if VDE is full.
- */
-static int seg_send_one(struct vh *h)
-{
-	const struct ofl_seg *s = &h->segs[h->seg_i];
-	const void *buf = s->data;
-	size_t len = s->len;
-	ssize_t n;
-
-	if (s->hdr_len) {
-		/* vde_send() takes one buffer; ofl_gso_start() bounded the
-		 * segment by VDE_ETHBUFSIZE */
-		memcpy(h->flat, s->hdr, s->hdr_len);
-		memcpy(h->flat + s->hdr_len, s->data, s->len);
-		buf = h->flat;
-		len += s->hdr_len;
-	}
-	n = vde_send(h->conn, buf, len, MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == ENOBUFS || errno == EINTR))
-		return -EAGAIN;
-	if (n < 0) {
-		INC(h, tx_dropped, 1);
-	} else {
-		INC(h, tx_frames, 1);
-		INC(h, tx_bytes, len);
-	}
-	h->seg_i++;
-	return 0;
-}
-
-/**
- * seg_send_batch() - send segs[seg_i..seg_n) with one sendmmsg()
- * @h:	relay, on a seqpacket connection (see vde_direct())
- * Return: 0 if some went (or the first was dropped), -EAGAIN if VDE is full.
- */
-static int seg_send_batch(struct vh *h)
-{
-	unsigned int n = h->seg_n - h->seg_i, k;
-	uint64_t bytes = 0;
-	int r;
-
-	for (k = 0; k < n; k++) {
-		const struct ofl_seg *s = &h->segs[h->seg_i + k];
-		struct msghdr *m = &h->smsgs[k].msg_hdr;
-		struct iovec *iov = h->siov[k];
-
-		memset(m, 0, sizeof(*m));
-		m->msg_iov = iov;
-		if (s->hdr_len) {
-			iov[m->msg_iovlen].iov_base = (void *)s->hdr;
-			iov[m->msg_iovlen++].iov_len = s->hdr_len;
-		}
-		iov[m->msg_iovlen].iov_base = (void *)s->data;
-		iov[m->msg_iovlen++].iov_len = s->len;
-	}
-	r = sendmmsg(h->datafd, h->smsgs, n, MSG_DONTWAIT);
-	if (r > 0) {
-		for (k = 0; k < (unsigned int)r; k++)
-			bytes += h->segs[h->seg_i + k].hdr_len +
-				 h->segs[h->seg_i + k].len;
-		INC(h, tx_frames, (unsigned int)r);
-		INC(h, tx_bytes, bytes);
-		h->seg_i += (unsigned int)r;
-		return 0;
-	}
-	if (r < 0 && (errno == EAGAIN || errno == ENOBUFS || errno == EINTR))
-		return -EAGAIN;
-	/* sendmmsg() reports an error only for the first message: drop it,
-	 * try the others again */
-	INC(h, tx_dropped, 1);
-	h->seg_i++;
-	return 0;
-}
-
-/**
  * rx_flush() - send the waiting segments, then give back the buffers of
  * the frames they came from
  * @h:	relay
@@ -418,15 +319,12 @@ static int seg_send_batch(struct vh *h)
  */
 static int rx_flush(struct vh *h)
 {
-	while (h->seg_i < h->seg_n) {
-		int r = h->direct ? seg_send_batch(h) : seg_send_one(h);
+	int r = relay_vde_flush(&h->vde);
 
-		if (r < 0) {
-			h->rx_blocked = 1;
-			return r;
-		}
+	if (r < 0) {
+		h->rx_blocked = 1;
+		return r;
 	}
-	h->seg_i = h->seg_n = 0;
 	h->rx_blocked = 0;
 	rx_return(h, h->rx_done);
 	return 0;
@@ -435,13 +333,7 @@ static int rx_flush(struct vh *h)
 /* VDE is gone: what waits for it is dropped, the buffers go back. */
 static void rx_drop_pending(struct vh *h)
 {
-	uint64_t n = h->seg_n - h->seg_i;
-
-	while (ofl_gso_more(&h->gso))
-		n += ofl_gso_next(&h->gso, h->segs, SEGS);
-	if (n)
-		INC(h, tx_dropped, n);
-	h->seg_i = h->seg_n = 0;
+	relay_vde_drop(&h->vde);
 	h->rx_blocked = 0;
 	h->rx_done = h->rx.last_used;
 	rx_return(h, h->rx_done);
@@ -494,7 +386,7 @@ static int rx_take(struct vh *h, unsigned char **frame, size_t *len,
 		if (vio32(h, e->id) != ((first + k) & mask) ||
 		    l > h->rxbuf_size) {
 			q->last_used = (uint16_t)(q->last_used + k + 1);
-			INC(h, errors, 1);
+			relay_count(&h->cnt.errors, 1);
 			return -EBADMSG;
 		}
 		if (k + 1 < nb && l != h->rxbuf_size)
@@ -543,6 +435,7 @@ static int rx_take(struct vh *h, unsigned char **frame, size_t *len,
  */
 static void rx_run(struct vh *h, int eof)
 {
+	struct relay_vde *v = &h->vde;
 	unsigned int frames = 0;
 	int irq = 0;
 
@@ -557,11 +450,11 @@ static void rx_run(struct vh *h, int eof)
 		size_t len;
 		int r;
 
-		while (ofl_gso_more(&h->gso)) {
-			if (h->seg_n == SEGS && rx_flush(h) < 0)
+		while (ofl_gso_more(&v->gso)) {
+			if (v->seg_n == RELAY_SEGS && rx_flush(h) < 0)
 				return;
-			h->seg_n += ofl_gso_next(&h->gso, h->segs + h->seg_n,
-						 SEGS - h->seg_n);
+			v->seg_n += ofl_gso_next(&v->gso, v->segs + v->seg_n,
+						 RELAY_SEGS - v->seg_n);
 		}
 		h->rx_done = h->rx.last_used;
 		if (frames == RX_FRAMES) {
@@ -588,11 +481,11 @@ static void rx_run(struct vh *h, int eof)
 		}
 		frames++;
 		if (r < 0 || eof) {
-			INC(h, tx_dropped, 1);
+			relay_count(&h->cnt.tx_dropped, 1);
 			continue;
 		}
-		if (ofl_gso_start(&h->gso, &vh, frame, len, VDE_ETHBUFSIZE) < 0)
-			INC(h, tx_dropped, 1);
+		if (ofl_gso_start(&v->gso, &vh, frame, len, VDE_ETHBUFSIZE) < 0)
+			relay_count(&h->cnt.tx_dropped, 1);
 	}
 	rx_flush(h);
 }
@@ -640,16 +533,6 @@ static void tx_starve(struct vh *h)
 	h->tx_starved = 1;
 }
 
-/* Whether the connection's peer has hung up (a 0-byte recv is EOF then). */
-static int hung_up(struct vh *h, short revents)
-{
-	struct pollfd p = {.fd = h->datafd, .events = POLLRDHUP};
-
-	if (revents & (POLLHUP | POLLRDHUP))
-		return 1;
-	return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP));
-}
-
 /**
  * tx_recv() - receive up to @want frames from VDE into free slots
  * @h:		relay
@@ -670,7 +553,7 @@ static unsigned int tx_recv(struct vh *h, unsigned int want, short revents,
 
 	h->nfree -= want;
 	h->recv_more = 0;
-	if (h->direct) {
+	if (h->vde.direct == RELAY_DIRECT_SEQPACKET) {
 		int r;
 
 		for (i = 0; i < want; i++) {
@@ -680,21 +563,21 @@ static unsigned int tx_recv(struct vh *h, unsigned int want, short revents,
 			h->rmsgs[i].msg_hdr.msg_iov = &h->riov[i];
 			h->rmsgs[i].msg_hdr.msg_iovlen = 1;
 		}
-		r = recvmmsg(h->datafd, h->rmsgs, want, MSG_DONTWAIT, NULL);
+		r = recvmmsg(h->vde.datafd, h->rmsgs, want, MSG_DONTWAIT, NULL);
 		if (r < 0 && errno != EAGAIN && errno != EINTR)
-			INC(h, errors, 1);
+			relay_count(&h->cnt.errors, 1);
 		for (i = 0; r > 0 && i < (unsigned int)r; i++) {
 			unsigned int len = h->rmsgs[i].msg_len;
 
 			got++;
-			if (len == 0 && hung_up(h, revents)) {
+			if (len == 0 && relay_vde_hung_up(&h->vde, revents)) {
 				*eof = 1;
 				h->free_slots[h->nfree++] = take[i];
 				break;
 			}
 			if (len < ETH_HLEN_MIN || len > VDE_ETHBUFSIZE ||
 			    (h->rmsgs[i].msg_hdr.msg_flags & MSG_TRUNC)) {
-				INC(h, rx_dropped, 1);
+				relay_count(&h->cnt.rx_dropped, 1);
 				h->free_slots[h->nfree++] = take[i];
 				continue;
 			}
@@ -712,28 +595,28 @@ static unsigned int tx_recv(struct vh *h, unsigned int want, short revents,
 			 * switch://'s datafd is an epoll fd and vde_recv()
 			 * would block in epoll_wait().  Ask first.
 			 */
-			if (i && !h->data_is_socket) {
-				struct pollfd p = {.fd = h->datafd,
+			if (i && !h->vde.data_is_socket) {
+				struct pollfd p = {.fd = h->vde.datafd,
 						   .events = POLLIN};
 
 				if (poll(&p, 1, 0) <= 0)
 					break;
 			}
-			len = vde_recv(h->conn, slot_frame(h, take[i]),
+			len = vde_recv(h->vde.conn, slot_frame(h, take[i]),
 				       VDE_ROOM, 0);
 			if (len < 0) {
 				if (errno != EAGAIN && errno != EINTR)
-					INC(h, errors, 1);
+					relay_count(&h->cnt.errors, 1);
 				break;
 			}
 			got++;
-			if (len == 0 && hung_up(h, revents)) {
+			if (len == 0 && relay_vde_hung_up(&h->vde, revents)) {
 				*eof = 1;
 				h->free_slots[h->nfree++] = take[i];
 				break;
 			}
 			if (len < ETH_HLEN_MIN || len > VDE_ETHBUFSIZE) {
-				INC(h, rx_dropped, 1);
+				relay_count(&h->cnt.rx_dropped, 1);
 				h->free_slots[h->nfree++] = take[i];
 				if (len == 0)
 					break;
@@ -836,8 +719,8 @@ static void tx_post(struct vh *h, unsigned int n)
 		for (i = 0; i < n; i++)
 			tx_post_plain(h, i);
 	}
-	INC(h, rx_frames, n);
-	INC(h, rx_bytes, bytes);
+	relay_count(&h->cnt.rx_frames, n);
+	relay_count(&h->cnt.rx_bytes, bytes);
 	vq_publish(h, &h->tx);
 }
 
@@ -869,55 +752,13 @@ static int tx_run(struct vh *h, short revents)
 	return eof;
 }
 
-/* ----------------------------------------------------------------- MTU */
-
-/* Put an MTU above what VDE carries back to the maximum. */
-static void clamp_mtu(struct vh *h)
-{
-	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
-	ssize_t n;
-
-	while ((n = recv(h->nlfd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
-		int len = (int)n;
-		struct nlmsghdr *nh;
-
-		for (nh = (void *)buf; NLMSG_OK(nh, len);
-		     nh = NLMSG_NEXT(nh, len)) {
-			struct ifinfomsg *ifi = NLMSG_DATA(nh);
-			int alen = (int)IFLA_PAYLOAD(nh);
-			struct rtattr *a;
-
-			if (nh->nlmsg_type != RTM_NEWLINK ||
-			    ifi->ifi_index != h->ifindex)
-				continue;
-			for (a = IFLA_RTA(ifi); RTA_OK(a, alen);
-			     a = RTA_NEXT(a, alen)) {
-				struct ifreq ifr;
-				unsigned int mtu;
-
-				if (a->rta_type != IFLA_MTU)
-					continue;
-				memcpy(&mtu, RTA_DATA(a), sizeof(mtu));
-				if (mtu <= VDE_MAXMTU)
-					continue;
-				memset(&ifr, 0, sizeof(ifr));
-				ifr.ifr_ifindex = h->ifindex;
-				if (ioctl(h->ifsock, SIOCGIFNAME, &ifr) < 0)
-					continue;
-				ifr.ifr_mtu = VDE_MAXMTU;
-				ioctl(h->ifsock, SIOCSIFMTU, &ifr);
-			}
-		}
-	}
-}
-
 /* --------------------------------------------------------------- relay */
 
 /* The connection is gone: carrier off, nothing more for VDE. */
 static void vde_gone(struct vh *h)
 {
 	rx_drop_pending(h);
-	set_carrier(h, 0);
+	relay_set_carrier(h->tapfd, 0);
 }
 
 /**
@@ -946,18 +787,20 @@ static void *relay(void *arg)
 			{.fd = h->stopfd, .events = POLLIN},
 			{.fd = h->rx_blocked ? -1 : h->rx.call,
 			 .events = POLLIN},
-			{.fd = dev ? h->datafd : -1, .events = dev},
-			{.fd = eof || h->ctlfd == h->datafd ? -1 : h->ctlfd,
+			{.fd = dev ? h->vde.datafd : -1, .events = dev},
+			{.fd = eof || h->vde.ctlfd == h->vde.datafd
+				       ? -1
+				       : h->vde.ctlfd,
 			 .events = POLLIN | POLLRDHUP},
-			{.fd = h->nlfd, .events = POLLIN},
+			{.fd = h->watch.nlfd, .events = POLLIN},
 			{.fd = h->tx_starved ? h->tx.call : -1,
 			 .events = POLLIN},
 		};
 		/* a non-socket datafd (switch://) never polls writable:
 		 * retry a blocked send every millisecond instead */
-		int timeout = h->rx_more			    ? 0
-			      : h->rx_blocked && !h->data_is_socket ? 1
-								    : -1;
+		int timeout = h->rx_more				? 0
+			      : h->rx_blocked && !h->vde.data_is_socket ? 1
+									: -1;
 		int r = poll(pfd, 6, timeout);
 
 		if (r < 0) {
@@ -968,19 +811,12 @@ static void *relay(void *arg)
 		if (pfd[0].revents)
 			break;
 		if (pfd[4].revents)
-			clamp_mtu(h);
-		if (pfd[3].revents) {
-			char c;
-			ssize_t n = recv(h->ctlfd, &c, 1, MSG_DONTWAIT);
-
-			if (n == 0 ||
-			    (pfd[3].revents & (POLLHUP | POLLRDHUP)) ||
-			    (n < 0 && errno != EAGAIN && errno != EINTR &&
-			     errno != ENOTSOCK)) {
-				eof = 1;
-				vde_gone(h);
-				continue;
-			}
+			relay_clamp_mtu(&h->watch, VDE_MAXMTU);
+		if (pfd[3].revents &&
+		    relay_vde_ctl_eof(&h->vde, pfd[3].revents)) {
+			eof = 1;
+			vde_gone(h);
+			continue;
 		}
 		if (pfd[5].revents) {
 			drain_eventfd(h->tx.call);
@@ -992,7 +828,7 @@ static void *relay(void *arg)
 		}
 		if (h->rx_blocked) {
 			if ((pfd[2].revents & (POLLOUT | POLLERR | POLLHUP)) ||
-			    !h->data_is_socket)
+			    !h->vde.data_is_socket)
 				rx_run(h, eof);
 		} else if (pfd[1].revents || h->rx_more) {
 			/* clear before looking: a frame after the look
@@ -1166,19 +1002,7 @@ static int vh_probe(char *reason, size_t len)
 	close(fd);
 	if (r < 0)
 		return r;
-	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-
-		snprintf(reason, len, "/dev/net/tun: %s%s", strerror(e),
-			 e == EACCES   ? " (the device must be mode 0666, as "
-					 "most distributions ship it)"
-			 : e == ENOENT ? " (module tun not loaded?)"
-				       : "");
-		return -e;
-	}
-	close(fd);
-	return 0;
+	return relay_probe_tun(reason, len);
 }
 
 /* ------------------------------------------------------------- options */
@@ -1441,34 +1265,6 @@ static int setup_vhost(struct vh *h, const struct vh_opts *o, char *reason)
 }
 
 /**
- * set_offload() - let the stack hand over super-frames and partial sums
- * @h:	relay
- *
- * As the tap backend: USO (Linux 6.2+) and ECN are tried, then less; an
- * older kernel refuses unknown flags with EINVAL.  With none accepted the
- * frames come whole and checksummed.
- */
-static void set_offload(struct vh *h)
-{
-	static const unsigned int sets[] = {
-		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN |
-			TUN_F_USO4 | TUN_F_USO6,
-		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN,
-		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6,
-		TUN_F_CSUM,
-	};
-	unsigned int i;
-
-	h->offloads = 0;
-	for (i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
-		if (ioctl(h->tapfd, TUNSETOFFLOAD, sets[i]) == 0) {
-			h->offloads = sets[i];
-			break;
-		}
-	}
-}
-
-/**
  * setup_tap() - the stack's TAP, with a vnet header matching vhost's
  * @h:		relay (features negotiated)
  * @a:		create() arguments
@@ -1478,27 +1274,11 @@ static void set_offload(struct vh *h)
 static int setup_tap(struct vh *h, const struct vdestack_backend_args *a,
 		     int want_offload)
 {
-	int hlen = (int)h->hlen, le = 1, on = 1, r;
-	struct ifreq ifr;
+	int hlen = (int)h->hlen, le = 1, r;
 
-	h->tapfd = a->svc->open_tun(a->stack);
-	if (h->tapfd < 0) {
-		r = h->tapfd;
-		snprintf(a->reason, VDESTACK_REASON_MAX,
-			 "cannot open /dev/net/tun in the stack: %s%s",
-			 strerror(-r),
-			 r == -EACCES ? " (the device must be mode 0666)" : "");
-		return r;
-	}
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", a->ifname);
-	if (ioctl(h->tapfd, TUNSETIFF, &ifr) < 0) {
-		r = -errno;
-		snprintf(a->reason, VDESTACK_REASON_MAX,
-			 "cannot create TAP %s: %s", a->ifname, strerror(-r));
-		return r;
-	}
+	h->tapfd = relay_tap_open(a);
+	if (h->tapfd < 0)
+		return h->tapfd;
 	if (ioctl(h->tapfd, TUNSETVNETHDRSZ, &hlen) < 0 ||
 	    (h->v1 && ioctl(h->tapfd, TUNSETVNETLE, &le) < 0)) {
 		r = -errno;
@@ -1509,73 +1289,10 @@ static int setup_tap(struct vh *h, const struct vdestack_backend_args *a,
 			 strerror(-r));
 		return r;
 	}
-	if (want_offload)
-		set_offload(h);
-	else
-		h->offloads = 0;
-	ioctl(h->tapfd, TUNSETCARRIER, &on);
-	/* as the tap backend: the namespace's cleanup unregisters it, off
-	 * the caller's clock (see tap.c) */
-	ioctl(h->tapfd, TUNSETPERSIST, 1);
+	/* with none accepted the frames come whole and checksummed */
+	h->offloads = want_offload ? relay_tap_offload(h->tapfd) : 0;
+	relay_set_carrier(h->tapfd, 1);
 	return 0;
-}
-
-/**
- * open_watch() - sockets inside the stack for MTU and queue settings
- * @h:	relay
- * @a:	create() arguments
- * Return: 0 or -errno.
- */
-static int open_watch(struct vh *h, const struct vdestack_backend_args *a)
-{
-	struct sockaddr_nl snl = {.nl_family = AF_NETLINK,
-				  .nl_groups = RTMGRP_LINK};
-	struct ifreq ifr;
-
-	h->ifsock = a->svc->msocket(a->stack, AF_INET,
-				    SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (h->ifsock < 0)
-		return h->ifsock;
-	h->nlfd = a->svc->msocket(a->stack, AF_NETLINK,
-				  SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
-				  NETLINK_ROUTE);
-	if (h->nlfd < 0)
-		return h->nlfd;
-	if (bind(h->nlfd, (struct sockaddr *)&snl, sizeof(snl)) < 0)
-		return -errno;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", a->ifname);
-	if (ioctl(h->ifsock, SIOCGIFINDEX, &ifr) < 0)
-		return -errno;
-	h->ifindex = ifr.ifr_ifindex;
-	return 0;
-}
-
-/**
- * vde_direct() - whether the connection is a bare seqpacket socket
- * @vdenet:	the VNL
- * @datafd:	vde_datafd() of its connection
- *
- * libvdeplug's seqpacket plugin only does recv()/send() on the fd named in
- * the VNL, so recvmmsg()/sendmmsg() on it are the same calls, batched.
- * Every other plugin goes through vde_recv()/vde_send().
- *
- * Return: 1 if so.
- */
-static int vde_direct(const char *vdenet, int datafd)
-{
-	int type = 0, dom = 0;
-	socklen_t l = sizeof(int);
-
-	if (strncmp(vdenet, "seqpacket://", 12) || datafd < 0 ||
-	    strtol(vdenet + 12, NULL, 0) != datafd)
-		return 0;
-	if (getsockopt(datafd, SOL_SOCKET, SO_TYPE, &type, &l) < 0)
-		return 0;
-	l = sizeof(int);
-	if (getsockopt(datafd, SOL_SOCKET, SO_DOMAIN, &dom, &l) < 0)
-		return 0;
-	return type == SOCK_SEQPACKET && dom == AF_UNIX;
 }
 
 /* Close *@fd if open and mark it closed. */
@@ -1603,8 +1320,7 @@ static void vh_free(struct vh *h)
 	close_fd(&h->rx.call);
 	close_fd(&h->tx.kick);
 	close_fd(&h->tx.call);
-	close_fd(&h->nlfd);
-	close_fd(&h->ifsock);
+	relay_watch_close(&h->watch);
 	close_fd(&h->tapfd);
 	close_fd(&h->stopfd);
 	if (h->mem)
@@ -1627,9 +1343,7 @@ static void vh_free(struct vh *h)
 static int vh_create(const struct vdestack_backend_args *a, void **priv)
 {
 	struct vhost_vring_file be;
-	sigset_t all, old;
 	struct vh_opts o;
-	struct stat st;
 	struct vh *h;
 	uint64_t one = 1;
 	int r;
@@ -1645,59 +1359,43 @@ static int vh_create(const struct vdestack_backend_args *a, void **priv)
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
-	h->vhostfd = h->tapfd = h->nlfd = h->ifsock = -1;
+	h->vhostfd = h->tapfd = h->watch.nlfd = h->watch.ifsock = -1;
 	h->rx.kick = h->rx.call = h->tx.kick = h->tx.call = -1;
-	h->conn = a->conn;
-	h->datafd = vde_datafd(a->conn);
-	h->ctlfd = vde_ctlfd(a->conn);
-	h->data_is_socket = fstat(h->datafd, &st) == 0 && S_ISSOCK(st.st_mode);
-	h->direct = vde_direct(a->vdenet, h->datafd);
 	h->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (h->stopfd < 0) {
 		r = -errno;
 		goto fail;
 	}
+	/* seqpacket:// only: direct sends to udp:// were never measured
+	 * with vhost-net */
+	r = relay_vde_init(&h->vde, a, &h->cnt, 0);
+	if (r < 0)
+		goto fail;
 	r = setup_vhost(h, &o, a->reason);
 	if (r < 0)
 		goto fail;
 	r = setup_tap(h, a, o.offload);
 	if (r < 0)
 		goto fail;
-	r = open_watch(h, a);
+	r = relay_watch_open(&h->watch, a);
 	if (r < 0) {
 		snprintf(a->reason, VDESTACK_REASON_MAX,
 			 "cannot watch the MTU of %s: %s", a->ifname,
 			 strerror(-r));
 		goto fail;
 	}
-	{
-		struct ifreq ifr;
-
-		memset(&ifr, 0, sizeof(ifr));
-		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", a->ifname);
-		ifr.ifr_qlen = TAP_TXQLEN;
-		if (ioctl(h->ifsock, SIOCSIFTXQLEN, &ifr) < 0)
-			a->svc->log("vhost-net: txqueuelen of %s: %s",
-				    a->ifname, strerror(errno));
-		if (a->mtu) {
-			memset(&ifr, 0, sizeof(ifr));
-			snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s",
-				 a->ifname);
-			ifr.ifr_mtu = (int)a->mtu;
-			if (ioctl(h->ifsock, SIOCSIFMTU, &ifr) < 0) {
-				r = -errno;
-				snprintf(a->reason, VDESTACK_REASON_MAX,
-					 "cannot set MTU %u on %s: %s", a->mtu,
-					 a->ifname, strerror(-r));
-				goto fail;
-			}
+	r = relay_set_txqlen(&h->watch, a->ifname, TAP_TXQLEN);
+	if (r < 0)
+		a->svc->log("vhost-net: txqueuelen of %s: %s", a->ifname,
+			    strerror(-r));
+	if (a->mtu) {
+		r = relay_set_mtu(&h->watch, a->ifname, a->mtu);
+		if (r < 0) {
+			snprintf(a->reason, VDESTACK_REASON_MAX,
+				 "cannot set MTU %u on %s: %s", a->mtu,
+				 a->ifname, strerror(-r));
+			goto fail;
 		}
-	}
-	if (h->datafd >= 0 &&
-	    fcntl(h->datafd, F_SETFL, fcntl(h->datafd, F_GETFL) | O_NONBLOCK) <
-		    0) {
-		r = -errno;
-		goto fail;
 	}
 	/* the TAP becomes the worker's socket for both queues */
 	be.fd = h->tapfd;
@@ -1722,14 +1420,10 @@ static int vh_create(const struct vdestack_backend_args *a, void **priv)
 		    a->ifname, (unsigned long long)h->features, h->hlen,
 		    h->rx.num, h->mergeable ? "mergeable" : "whole-frame",
 		    h->rxbuf_size, h->offloads,
-		    h->direct ? "recvmmsg/sendmmsg" : "vde_recv/vde_send",
+		    h->vde.direct ? "recvmmsg/sendmmsg" : "vde_recv/vde_send",
 		    h->memlen / 1024);
 
-	/* the relay thread must never take the application's signals */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = -pthread_create(&h->thread, NULL, relay, h);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	r = relay_thread_start(&h->thread, relay, h, NULL);
 	if (r < 0) {
 		snprintf(a->reason, VDESTACK_REASON_MAX,
 			 "cannot start the relay thread: %s", strerror(-r));
@@ -1753,11 +1447,9 @@ fail:
 static void vh_destroy(void *priv)
 {
 	struct vh *h = priv;
-	uint64_t one = 1;
 
-	if (write(h->stopfd, &one, sizeof(one)) < 0)
-		return; /* cannot happen: eventfd counter far from overflow */
-	pthread_join(h->thread, NULL);
+	if (relay_thread_stop(h->stopfd, h->thread) < 0)
+		return;
 	vh_free(h);
 }
 
@@ -1773,14 +1465,7 @@ static int vh_stats(void *priv, struct vde_stack_stats *st)
 {
 	struct vh *h = priv;
 
-	st->rx_frames = atomic_load(&h->rx_frames);
-	st->rx_bytes = atomic_load(&h->rx_bytes);
-	st->tx_frames = atomic_load(&h->tx_frames);
-	st->tx_bytes = atomic_load(&h->tx_bytes);
-	st->rx_dropped = atomic_load(&h->rx_dropped);
-	st->tx_dropped = atomic_load(&h->tx_dropped);
-	st->errors = atomic_load(&h->errors);
-	return 0;
+	return relay_stats(&h->cnt, st);
 }
 
 __attribute__((visibility("default")))
