@@ -208,6 +208,11 @@ void relay_clamp_mtu(const struct relay_watch *w, unsigned int max)
 				ifr.ifr_ifindex = w->ifindex;
 				if (ioctl(w->ifsock, SIOCGIFNAME, &ifr) < 0)
 					continue;
+				/* a stale notice (65000, then 1500 at
+				 * once): act on the MTU it has now */
+				if (ioctl(w->ifsock, SIOCGIFMTU, &ifr) < 0 ||
+				    ifr.ifr_mtu <= (int)max)
+					continue;
 				ifr.ifr_mtu = (int)max;
 				ioctl(w->ifsock, SIOCSIFMTU, &ifr);
 			}

@@ -593,9 +593,12 @@ static unsigned int tx_recv(struct vh *h, unsigned int want, short revents,
 			/*
 			 * Only a plain socket can be drained until EAGAIN:
 			 * switch://'s datafd is an epoll fd and vde_recv()
-			 * would block in epoll_wait().  Ask first.
+			 * would block in epoll_wait().  Ask first, every
+			 * time: this call may follow a full burst rather
+			 * than a wake-up (recv_more), and then even the
+			 * first vde_recv() could block the relay.
 			 */
-			if (i && !h->vde.data_is_socket) {
+			if (!h->vde.data_is_socket) {
 				struct pollfd p = {.fd = h->vde.datafd,
 						   .events = POLLIN};
 

@@ -249,6 +249,47 @@ ISOLATED_TEST(test_nlconf_set_mtu_reads_back)
 	net1_close(&n);
 }
 
+/*
+ * The relay clamps an MTU above VDE's 9216 that something set behind the
+ * library's back.  Two changes in a row (65000, then 1500) must end at
+ * 1500: the relay acts on the MTU the link has, not on the value of a
+ * notice that is already stale when it is read.
+ */
+ISOLATED_TEST(test_nlconf_mtu_clamp_ignores_stale_notices)
+{
+	struct net1 n;
+	int fd, i;
+
+	net1_open(&n);
+	fd = vde_msocket(n.s, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	CHECK(fd >= 0);
+	for (i = 0; i < 20; i++) {
+		struct ifreq big = {.ifr_mtu = 65000}, small = {.ifr_mtu = 1500};
+
+		snprintf(big.ifr_name, IFNAMSIZ, "vde0");
+		snprintf(small.ifr_name, IFNAMSIZ, "vde0");
+		CHECK_OK(ioctl(fd, SIOCSIFMTU, &big));
+		CHECK_OK(ioctl(fd, SIOCSIFMTU, &small));
+		sleep_ms(30);
+		CHECK_MSG(stack_get_mtu(n.s, "vde0") == 1500,
+			  "round %d: MTU %d, not 1500", i,
+			  stack_get_mtu(n.s, "vde0"));
+	}
+	/* and one change alone is still clamped */
+	{
+		struct ifreq big = {.ifr_mtu = 65000};
+		double t0 = now_s();
+
+		snprintf(big.ifr_name, IFNAMSIZ, "vde0");
+		CHECK_OK(ioctl(fd, SIOCSIFMTU, &big));
+		while (stack_get_mtu(n.s, "vde0") != 9216 && now_s() - t0 < 5)
+			sleep_ms(10);
+		CHECK_EQ(stack_get_mtu(n.s, "vde0"), 9216);
+	}
+	close(fd);
+	net1_close(&n);
+}
+
 ISOLATED_TEST(test_nlconf_mtu_out_of_range_is_einval_and_unchanged)
 {
 	struct net1 n;
@@ -810,6 +851,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_nlconf_set_mtu_reads_back),
 		cmocka_unit_test(
 			test_nlconf_mtu_out_of_range_is_einval_and_unchanged),
+		cmocka_unit_test(test_nlconf_mtu_clamp_ignores_stale_notices),
 		cmocka_unit_test(test_nlconf_set_mac_reads_back),
 		cmocka_unit_test(test_nlconf_addr_add_del_ipv4_and_ipv6),
 		cmocka_unit_test(test_nlconf_addr_errors),

@@ -293,11 +293,28 @@ static void link_stats(struct vdestack *s, struct rtnl_link_stats *out)
  */
 static void check_offloads(struct vdestack *s, const char *opts)
 {
-	struct vde_stack_stats st;
-	struct rtnl_link_stats k;
+	struct vde_stack_stats st, again;
+	struct rtnl_link_stats k, kagain;
+	int tries = 0;
 
+	/*
+	 * Counters of a quiet link: background frames (IPv6 router and
+	 * neighbour solicitations) may be in flight between the relay and
+	 * the kernel, so take both until neither moved for 20 ms.
+	 */
 	CHECK_OK(vde_stack_stats(s, &st, sizeof(st)));
 	link_stats(s, &k);
+	do {
+		sleep_ms(20);
+		CHECK_OK(vde_stack_stats(s, &again, sizeof(again)));
+		link_stats(s, &kagain);
+		if (!memcmp(&st, &again, sizeof(st)) &&
+		    k.rx_packets == kagain.rx_packets &&
+		    k.tx_packets == kagain.tx_packets)
+			break;
+		st = again;
+		k = kagain;
+	} while (++tries < 100);
 	note("%s: VDE frames rx %llu tx %llu; TAP packets rx %u tx %u", opts,
 	     (unsigned long long)st.rx_frames, (unsigned long long)st.tx_frames,
 	     k.rx_packets, k.tx_packets);
