@@ -250,8 +250,8 @@ int relay_thread_stop(int stopfd, pthread_t thread)
 /**
  * relay_direct_mode() - whether frames may bypass the plugin on
  * vde_datafd()
+ * @v:		VDE side: @datafd set; @peer filled for RELAY_DIRECT_PTP
  * @vdenet:	the VNL
- * @datafd:	vde_datafd() of its connection
  *
  * libvdeplug 4's seqpacket plugin is recv(fd, buf, len, 0) and
  * send(fd, buf, len, 0) (never for len 0) on the fd given in the VNL, and
@@ -259,14 +259,18 @@ int relay_thread_stop(int stopfd, pthread_t thread)
  * batched.  Its udp plugin sends with send() on a socket it connects on
  * the first ENOTCONN/EDESTADDRREQ (send_many() hands exactly those to
  * vde_send()), but disconnects it on a 0-byte receive: receiving stays
- * with the plugin.  Anything else, or a fd that is not what the plugin
- * would have made, goes through vde_send()/vde_recv().
+ * with the plugin.  Its ptp plugin is one AF_UNIX datagram socket bound
+ * to PATH (the first end) or PATH+ (the second), recv() on it, and
+ * sendto() to the other name: the peer follows from getsockname().
+ * Anything else, or a fd that is not what the plugin would have made,
+ * goes through vde_send()/vde_recv().
  *
  * Return: enum relay_direct.
  */
-static enum relay_direct relay_direct_mode(const char *vdenet, int datafd)
+static enum relay_direct relay_direct_mode(struct relay_vde *v,
+					   const char *vdenet)
 {
-	int type = 0, dom = 0;
+	int type = 0, dom = 0, datafd = v->datafd;
 	socklen_t l = sizeof(int);
 
 	if (datafd < 0 ||
@@ -281,6 +285,27 @@ static enum relay_direct relay_direct_mode(const char *vdenet, int datafd)
 	if (!strncmp(vdenet, "udp://", 6) && type == SOCK_DGRAM &&
 	    (dom == AF_INET || dom == AF_INET6))
 		return RELAY_DIRECT_UDP;
+	if (!strncmp(vdenet, "ptp://", 6) && type == SOCK_DGRAM &&
+	    dom == AF_UNIX) {
+		struct sockaddr_un *p = &v->peer;
+		socklen_t len = sizeof(*p);
+		size_t n;
+
+		memset(p, 0, sizeof(*p));
+		if (getsockname(datafd, (struct sockaddr *)p, &len) < 0 ||
+		    len <= offsetof(struct sockaddr_un, sun_path) + 1 ||
+		    len > sizeof(*p) || p->sun_path[0] == '\0')
+			return RELAY_DIRECT_NONE;
+		n = strnlen(p->sun_path, sizeof(p->sun_path));
+		if (n && p->sun_path[n - 1] == '+')
+			p->sun_path[n - 1] = '\0';
+		else if (n + 1 < sizeof(p->sun_path))
+			p->sun_path[n] = '+';
+		else
+			return RELAY_DIRECT_NONE;
+		v->peerlen = sizeof(*p);
+		return RELAY_DIRECT_PTP;
+	}
 	return RELAY_DIRECT_NONE;
 }
 
@@ -294,7 +319,7 @@ int relay_vde_init(struct relay_vde *v, const struct vdestack_backend_args *a,
 	v->datafd = vde_datafd(a->conn);
 	v->ctlfd = vde_ctlfd(a->conn);
 	v->data_is_socket = fstat(v->datafd, &st) == 0 && S_ISSOCK(st.st_mode);
-	v->direct = relay_direct_mode(a->vdenet, v->datafd);
+	v->direct = relay_direct_mode(v, a->vdenet);
 	if (v->direct == RELAY_DIRECT_UDP && !udp)
 		v->direct = RELAY_DIRECT_NONE;
 	/* a blocking send toward a peer whose own relay is blocked sending
@@ -361,6 +386,10 @@ static int send_many(struct relay_vde *v)
 		struct iovec *iov = v->iov[k];
 
 		memset(m, 0, sizeof(*m));
+		if (v->direct == RELAY_DIRECT_PTP) {
+			m->msg_name = &v->peer;
+			m->msg_namelen = v->peerlen;
+		}
 		m->msg_iov = iov;
 		if (s->hdr_len) {
 			iov[m->msg_iovlen].iov_base = (void *)s->hdr;

@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 
 #include <vdestack_backend.h>
 
@@ -203,11 +204,14 @@ int relay_thread_stop(int stopfd, pthread_t thread);
  * @RELAY_DIRECT_NONE:		vde_send() and vde_recv()
  * @RELAY_DIRECT_SEQPACKET:	sendmmsg() and recvmmsg() on the data fd
  * @RELAY_DIRECT_UDP:		sendmmsg() on the data fd; vde_recv()
+ * @RELAY_DIRECT_PTP:		recvmmsg() on the data fd, sendmmsg() to the
+ *				peer's socket (struct relay_vde's @peer)
  */
 enum relay_direct {
 	RELAY_DIRECT_NONE,
 	RELAY_DIRECT_SEQPACKET,
 	RELAY_DIRECT_UDP,
+	RELAY_DIRECT_PTP,
 };
 
 /* segments toward VDE queued, and handed to one sendmmsg(), at most */
@@ -223,6 +227,8 @@ enum relay_direct {
  * @data_is_socket: @datafd is a socket: it can be drained until EAGAIN,
  *		and polls writable (switch://'s is an epoll fd)
  * @direct:	how frames cross, see relay_direct_mode()
+ * @peer:	RELAY_DIRECT_PTP: the other end's socket address
+ * @peerlen:	its length
  * @cnt:	counters: segments sent and dropped are tx_*
  * @gso:	the frame being cut into @segs
  * @seg_i:	first segment not sent yet
@@ -237,6 +243,8 @@ struct relay_vde {
 	struct vdeconn *conn;
 	int datafd, ctlfd, data_is_socket;
 	enum relay_direct direct;
+	struct sockaddr_un peer;
+	socklen_t peerlen;
 	struct relay_counters *cnt;
 	struct ofl_gso gso;
 	unsigned int seg_i, seg_n;
@@ -257,6 +265,17 @@ struct relay_vde {
  */
 int relay_vde_init(struct relay_vde *v, const struct vdestack_backend_args *a,
 		   struct relay_counters *cnt, int udp);
+
+/**
+ * relay_vde_recv_direct() - whether frames are received with recvmmsg()
+ * on the data fd (else vde_recv())
+ * @v:	VDE side
+ */
+static inline int relay_vde_recv_direct(const struct relay_vde *v)
+{
+	return v->direct == RELAY_DIRECT_SEQPACKET ||
+	       v->direct == RELAY_DIRECT_PTP;
+}
 
 /**
  * relay_vde_pending() - whether segments wait to be sent

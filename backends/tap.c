@@ -247,7 +247,7 @@ static int rx_recv(struct tap *t, short revents, int *eof, unsigned int *n,
 	unsigned int room = RX_FRAMES - *slot, i;
 	int r;
 
-	if (t->vde.direct == RELAY_DIRECT_SEQPACKET) {
+	if (relay_vde_recv_direct(&t->vde)) {
 		if (room > RX_BATCH)
 			room = RX_BATCH;
 		for (i = 0; i < room; i++)
@@ -458,9 +458,9 @@ static void set_offload(struct tap *t, const struct vdestack_services *svc)
 {
 	t->offloads = relay_tap_offload(t->tapfd);
 	svc->log("tap: offloads 0x%x, %s", t->offloads,
-		 t->vde.direct == RELAY_DIRECT_SEQPACKET ? "recvmmsg/sendmmsg"
-		 : t->vde.direct == RELAY_DIRECT_UDP	 ? "sendmmsg"
-							 : "vde_recv/vde_send");
+		 relay_vde_recv_direct(&t->vde)	     ? "recvmmsg/sendmmsg"
+		 : t->vde.direct == RELAY_DIRECT_UDP ? "sendmmsg"
+						     : "vde_recv/vde_send");
 }
 
 /* Room for bursts on the wire socket (see WIRE_SNDBUF). */

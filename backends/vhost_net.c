@@ -553,7 +553,7 @@ static unsigned int tx_recv(struct vh *h, unsigned int want, short revents,
 
 	h->nfree -= want;
 	h->recv_more = 0;
-	if (h->vde.direct == RELAY_DIRECT_SEQPACKET) {
+	if (relay_vde_recv_direct(&h->vde)) {
 		int r;
 
 		for (i = 0; i < want; i++) {
