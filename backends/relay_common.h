@@ -278,6 +278,28 @@ static inline int relay_vde_recv_direct(const struct relay_vde *v)
 }
 
 /**
+ * relay_vde_cut() - cut the frame in @v->gso into segments, as far as
+ * @v->segs has room
+ * @v:	VDE side
+ *
+ * Segments of several frames pile up in @v->segs and go out in one burst;
+ * the caller flushes when told to and calls again.
+ *
+ * Return: 1 if @v->segs is full and the frame has segments left (flush,
+ * then call again), 0 once the frame is cut.
+ */
+static inline int relay_vde_cut(struct relay_vde *v)
+{
+	while (ofl_gso_more(&v->gso)) {
+		if (v->seg_n == RELAY_SEGS)
+			return 1;
+		v->seg_n += ofl_gso_next(&v->gso, v->segs + v->seg_n,
+					 RELAY_SEGS - v->seg_n);
+	}
+	return 0;
+}
+
+/**
  * relay_vde_pending() - whether segments wait to be sent
  * @v:	VDE side
  * Return: true if so.

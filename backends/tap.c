@@ -196,12 +196,9 @@ static void tx_run(struct tap *t, int eof)
 		ssize_t n;
 		int r;
 
-		while (ofl_gso_more(&v->gso)) {
-			if (v->seg_n == RELAY_SEGS && tx_flush(t) < 0)
+		while (relay_vde_cut(v))
+			if (tx_flush(t) < 0)
 				return;
-			v->seg_n += ofl_gso_next(&v->gso, v->segs + v->seg_n,
-						 RELAY_SEGS - v->seg_n);
-		}
 		if (reads == TX_BURST || segs >= TX_BUDGET)
 			break;
 		if (TX_AREA - t->txpos < TX_FRAME && tx_flush(t) < 0)

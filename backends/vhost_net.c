@@ -450,12 +450,9 @@ static void rx_run(struct vh *h, int eof)
 		size_t len;
 		int r;
 
-		while (ofl_gso_more(&v->gso)) {
-			if (v->seg_n == RELAY_SEGS && rx_flush(h) < 0)
+		while (relay_vde_cut(v))
+			if (rx_flush(h) < 0)
 				return;
-			v->seg_n += ofl_gso_next(&v->gso, v->segs + v->seg_n,
-						 RELAY_SEGS - v->seg_n);
-		}
 		h->rx_done = h->rx.last_used;
 		if (frames == RX_FRAMES) {
 			h->rx_more = 1;
