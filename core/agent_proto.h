@@ -17,9 +17,16 @@
 #ifndef VS_AGENT_PROTO_H
 #define VS_AGENT_PROTO_H
 
+#include <linux/capability.h>
 #include <stdint.h>
 
 #define VS_AGENT_CTL_FD 3
+
+/* The capabilities an agent and its commands keep (as a 64-bit mask):
+ * upstream's four network ones. */
+#define VS_NETCAPS                                                             \
+	((1ULL << CAP_NET_ADMIN) | (1ULL << CAP_NET_RAW) |                     \
+	 (1ULL << CAP_NET_BIND_SERVICE) | (1ULL << CAP_NET_BROADCAST))
 #define VS_AGENT_MAGIC 0x76647361u /* "vdsa" */
 
 enum vs_op {

@@ -49,9 +49,6 @@
 #include "stack.h"
 
 #define CHILD_STACK (64 * 1024)
-#define NETCAPS                                                         \
-	((1ULL << CAP_NET_ADMIN) | (1ULL << CAP_NET_RAW) |              \
-	 (1ULL << CAP_NET_BIND_SERVICE) | (1ULL << CAP_NET_BROADCAST))
 
 extern char **environ;
 
@@ -220,7 +217,7 @@ NO_TSAN static int agent_child(void *arg)
 		child_fail(a, "writing gid_map", -r);
 
 	for (cap = 0; cap < 64; cap++) {
-		if (NETCAPS & (1ULL << cap))
+		if (VS_NETCAPS & (1ULL << cap))
 			continue;
 		if (syscall(SYS_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
 		    errno == EINVAL)
@@ -228,12 +225,12 @@ NO_TSAN static int agent_child(void *arg)
 	}
 	if (syscall(SYS_capget, &hdr, data) < 0)
 		child_fail(a, "capget", errno);
-	data[0].inheritable = (uint32_t)NETCAPS;
-	data[1].inheritable = (uint32_t)(NETCAPS >> 32);
+	data[0].inheritable = (uint32_t)VS_NETCAPS;
+	data[1].inheritable = (uint32_t)(VS_NETCAPS >> 32);
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		child_fail(a, "capset", errno);
 	for (cap = 0; cap < 64; cap++)
-		if (NETCAPS & (1ULL << cap))
+		if (VS_NETCAPS & (1ULL << cap))
 			if (syscall(SYS_prctl, PR_CAP_AMBIENT,
 				    PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
 				child_fail(a, "raising ambient capabilities",

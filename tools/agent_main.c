@@ -305,8 +305,6 @@ static void serve(void)
  */
 static int keep_net_caps(void)
 {
-	static const int keep[] = { CAP_NET_ADMIN, CAP_NET_RAW,
-				    CAP_NET_BIND_SERVICE, CAP_NET_BROADCAST };
 	struct __user_cap_header_struct hdr = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
 	};
@@ -314,12 +312,11 @@ static int keep_net_caps(void)
 	unsigned int i;
 
 	memset(data, 0, sizeof(data));
-	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
-		uint32_t bit = 1U << (keep[i] & 31);
+	for (i = 0; i < _LINUX_CAPABILITY_U32S_3; i++) {
+		uint32_t set = (uint32_t)(VS_NETCAPS >> (32 * i));
 
-		data[keep[i] >> 5].effective |= bit;
-		data[keep[i] >> 5].permitted |= bit;
-		data[keep[i] >> 5].inheritable |= bit;
+		data[i].effective = data[i].permitted = data[i].inheritable =
+			set;
 	}
 	return syscall(SYS_capset, &hdr, data);
 }
@@ -364,8 +361,7 @@ static int setup(const char **what)
 		return -EPERM;
 	}
 	for (sig = 0; sig <= CAP_LAST_CAP; sig++)
-		if (sig == CAP_NET_ADMIN || sig == CAP_NET_RAW ||
-		    sig == CAP_NET_BIND_SERVICE || sig == CAP_NET_BROADCAST)
+		if (VS_NETCAPS & (1ULL << sig))
 			prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, sig, 0, 0);
 	prctl(PR_SET_NAME, "vdestack-agent");
 	/*
