@@ -293,6 +293,19 @@ uint64_t stdio_id(int fd);
 #define HAVE_EXTENSIONS 0
 #else
 #define HAVE_EXTENSIONS 1
+
+/* The entry named @name in a vde_backend_list() result, or NULL. */
+static inline const struct vde_backend_info *
+backend_in_list(const struct vde_backend_info *list, size_t n,
+		const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(list[i].name, name))
+			return &list[i];
+	return NULL;
+}
 #endif
 
 #endif

@@ -99,16 +99,12 @@ ISOLATED_TEST(test_vhost_absent_listed_unusable_with_reason)
 {
 	struct vde_backend_info *list;
 	const struct vde_backend_info *vh = NULL, *tap = NULL;
-	size_t n, i;
+	size_t n;
 
 	require_no_vhost();
 	CHECK_OK(vde_backend_list(&list, &n));
-	for (i = 0; i < n; i++) {
-		if (!strcmp(list[i].name, "vhost-net"))
-			vh = &list[i];
-		if (!strcmp(list[i].name, "tap"))
-			tap = &list[i];
-	}
+	vh = backend_in_list(list, n, "vhost-net");
+	tap = backend_in_list(list, n, "tap");
 	CHECK_MSG(vh, "vhost-net is not in vde_backend_list()");
 	CHECK_MSG(tap, "tap is not in vde_backend_list()");
 	note("vhost-net: usable %d, errno %d, reason \"%s\"", vh->usable,

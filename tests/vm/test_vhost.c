@@ -374,18 +374,14 @@ ISOLATED_TEST(test_vhost_usable_and_preferred_by_auto)
 	const struct vde_backend_info *vh = NULL, *tap = NULL;
 	struct vde_backend_info *list;
 	struct vdestack *s;
-	size_t n, i;
+	size_t n;
 	int w[2];
 	char *u;
 
 	require_vhost();
 	CHECK_OK(vde_backend_list(&list, &n));
-	for (i = 0; i < n; i++) {
-		if (!strcmp(list[i].name, "vhost-net"))
-			vh = &list[i];
-		if (!strcmp(list[i].name, "tap"))
-			tap = &list[i];
-	}
+	vh = backend_in_list(list, n, "vhost-net");
+	tap = backend_in_list(list, n, "tap");
 	CHECK(vh && tap);
 	CHECK_MSG(vh->usable, "vhost-net unusable: %s", vh->reason);
 	CHECK(vh->priority > tap->priority);
@@ -769,14 +765,12 @@ ISOLATED_TEST_T(test_vhost_denied_auto_falls_back_to_tap, 120)
 {
 	const struct vde_backend_info *vh = NULL;
 	struct vde_backend_info *list;
-	size_t n, i;
+	size_t n;
 
 	require_denied();
 	require_network();
 	CHECK_OK(vde_backend_list(&list, &n));
-	for (i = 0; i < n; i++)
-		if (!strcmp(list[i].name, "vhost-net"))
-			vh = &list[i];
+	vh = backend_in_list(list, n, "vhost-net");
 	CHECK(vh);
 	CHECK_EQ(vh->usable, 0);
 	CHECK_EQ(vh->probe_errno, EACCES);
