@@ -58,11 +58,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <vdestack_backend.h>
@@ -124,13 +126,30 @@
  */
 #define WIRE_SNDBUF (2 << 20)
 
+/* the fds of a stack the reactor watches; tagged into epoll_event.data */
+enum { FD_TAP, FD_DATA, FD_CTL, FD_NL, FD_N };
+
+struct reactor;
+
 struct tap {
 	int tapfd;
-	int stopfd;
 	unsigned int offloads;	  /* TUN_F_* the TAP accepted */
 	struct relay_watch watch; /* MTU watch inside the stack */
-	pthread_t thread;
 	struct relay_counters cnt;
+
+	/* the reactor's, once attached: the connection's EOF, the events
+	 * each fd is registered for (0: not in the set), this round's */
+	struct reactor *r;
+	int eof, queued;
+	uint32_t reg[FD_N];
+	short rev[FD_N];
+	unsigned int rounds;	/* served in this window */
+	struct tap *srv_next;	/* on r->served */
+	/* under reactor_lock: a request to the reactor (on a list by
+	 * cmd_next: asked by a thread waiting for cmd_done, or moving from
+	 * a busy reactor) and its answer */
+	struct tap *cmd_next;
+	int asked, moving, cmd_done, cmd_result;
 
 	/* TAP -> VDE: the segments in vde point into txarea, which is
 	 * reused once they and vde.gso are done */
@@ -393,57 +412,467 @@ static int rx_run(struct tap *t, short revents)
 	return eof;
 }
 
-static void *relay(void *arg)
+/* ------------------------------------------------------------ the reactor */
+
+/*
+ * Reactors: relay threads shared by the process's tap stacks.  A stack is
+ * served by one reactor at a time, and a new one by the first: frames from
+ * one stack to another of the same process cross the wire and are taken
+ * off it by the same thread without a wake-up in between, and an idle
+ * stack costs no thread.  A reactor busy for most of a window (a bulk flow
+ * between two stacks needs more than one CPU: a frame is copied four
+ * times between TAP, wire and TAP) hands its busiest stack to another
+ * reactor, up to one per CPU.  A reactor runs while it has stacks; the
+ * last destroy() joins it.  Stacks are attached and detached through
+ * requests the reactor answers (reactor_lock, reactor_done), so that only
+ * the reactor serving a stack ever touches its relay state, the epoll set
+ * included.
+ */
+#define REACTOR_EVENTS 64
+#define REACTORS_MAX 8
+/* a reactor busy for SPILL_BUSY of a window of SPILL_WINDOW_NS spills */
+#define SPILL_WINDOW_NS 10000000
+#define SPILL_BUSY 0.8
+
+/**
+ * struct reactor - a relay thread of the process's tap stacks
+ * @epfd:	the epoll set; each stack's fds are tagged with (stack | FD_*)
+ * @wakefd:	eventfd of the requests, tagged 0
+ * @pid:	the process that started it (a fork()ed child has no thread)
+ * @slot:	its index in reactors[]
+ * @thread:	the thread
+ * @served:	stacks it serves (list by srv_next), its own
+ * @stacks:	stacks attached or being attached, under reactor_lock
+ * @adds:	stacks to attach, linked by cmd_next, under reactor_lock
+ * @dels:	stacks to detach, likewise
+ * @stop:	return, under reactor_lock
+ */
+struct reactor {
+	int epfd, wakefd;
+	pid_t pid;
+	unsigned int slot;
+	pthread_t thread;
+	struct tap *served;
+	unsigned int stacks;
+	struct tap *adds, *dels;
+	int stop;
+};
+
+static pthread_mutex_t reactor_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t reactor_done = PTHREAD_COND_INITIALIZER;
+/* the running reactors, under reactor_lock; reactors_max: one per CPU */
+static struct reactor *reactors[REACTORS_MAX];
+static unsigned int reactors_max;
+
+static int tap_fd(const struct tap *t, unsigned int i)
 {
-	struct tap *t = arg;
-	int eof = 0;
+	switch (i) {
+	case FD_TAP:
+		return t->tapfd;
+	case FD_DATA:
+		return t->vde.datafd;
+	case FD_CTL:
+		return t->vde.ctlfd;
+	default:
+		return t->watch.nlfd;
+	}
+}
 
-	for (;;) {
-		int txp = relay_vde_pending(&t->vde), rxp = rx_pending(t);
-		short tev = (short)((txp ? 0 : POLLIN) | (rxp ? POLLOUT : 0));
-		short dev = (short)((rxp ? 0 : POLLIN | POLLRDHUP) |
-				    (txp ? POLLOUT : 0));
-		struct pollfd pfd[5] = {
-			{.fd = t->stopfd, .events = POLLIN},
-			{.fd = tev ? t->tapfd : -1, .events = tev},
-			{.fd = eof || !dev ? -1 : t->vde.datafd, .events = dev},
-			{.fd = eof || t->vde.ctlfd == t->vde.datafd
-				       ? -1
-				       : t->vde.ctlfd,
-			 .events = POLLIN | POLLRDHUP},
-			{.fd = t->watch.nlfd, .events = POLLIN},
-		};
+/**
+ * tap_wanted() - the events each fd is watched for, from the state
+ * @t:		relay
+ * @want:	filled; 0 for an fd not watched
+ *
+ * Segments waiting for VDE stop the reading of the TAP and ask for
+ * POLLOUT on VDE; frames waiting for the TAP likewise the other way
+ * round.  A fd not watched leaves the set: epoll reports POLLERR and
+ * POLLHUP whatever the mask, and a hung-up connection would spin.
+ */
+static void tap_wanted(const struct tap *t, uint32_t want[FD_N])
+{
+	int txp = relay_vde_pending(&t->vde), rxp = rx_pending(t);
+	int ctl = !t->eof && t->vde.ctlfd >= 0 &&
+		  t->vde.ctlfd != t->vde.datafd;
 
-		if (poll(pfd, 5, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (pfd[0].revents)
-			break;
-		if (pfd[4].revents)
-			relay_clamp_mtu(&t->watch, VDE_MAXMTU);
-		if (pfd[3].revents &&
-		    relay_vde_ctl_eof(&t->vde, pfd[3].revents)) {
-			eof = 1;
-			vde_gone(t);
+	want[FD_TAP] = (txp ? 0 : EPOLLIN) | (rxp ? EPOLLOUT : 0);
+	want[FD_DATA] = t->eof ? 0
+			       : (rxp ? 0 : EPOLLIN | EPOLLRDHUP) |
+					 (txp ? EPOLLOUT : 0);
+	want[FD_CTL] = ctl ? EPOLLIN | EPOLLRDHUP : 0;
+	want[FD_NL] = t->watch.nlfd >= 0 ? EPOLLIN : 0;
+}
+
+/**
+ * tap_watch() - bring the epoll set in line with what tap_wanted() says
+ * @t:	relay
+ * Return: 0, or -errno of the first registration that failed.
+ */
+static int tap_watch(struct tap *t)
+{
+	uint32_t want[FD_N];
+	unsigned int i;
+	int ret = 0;
+
+	tap_wanted(t, want);
+	for (i = 0; i < FD_N; i++) {
+		struct epoll_event e = {.events = want[i],
+					.data.u64 = (uintptr_t)t | i};
+		int op = !t->reg[i]   ? EPOLL_CTL_ADD
+			 : !want[i] ? EPOLL_CTL_DEL
+				    : EPOLL_CTL_MOD;
+
+		if (want[i] == t->reg[i])
+			continue;
+		if (epoll_ctl(t->r->epfd, op, tap_fd(t, i), &e) < 0 &&
+		    op != EPOLL_CTL_DEL) {
+			if (!ret)
+				ret = -errno;
 			continue;
 		}
-		if (rxp && (pfd[1].revents & (POLLOUT | POLLERR | POLLHUP)))
-			rx_flush(t);
-		if (!rxp && (pfd[2].revents &
-			     (POLLIN | POLLHUP | POLLRDHUP | POLLERR))) {
-			if (rx_run(t, pfd[2].revents)) {
-				eof = 1;
-				vde_gone(t);
+		t->reg[i] = want[i];
+	}
+	return ret;
+}
+
+/* Every fd of @t out of its reactor's set, and @t off its list. */
+static void tap_unwatch(struct tap *t)
+{
+	struct tap **p;
+	unsigned int i;
+
+	for (i = 0; i < FD_N; i++)
+		if (t->reg[i]) {
+			epoll_ctl(t->r->epfd, EPOLL_CTL_DEL, tap_fd(t, i),
+				  NULL);
+			t->reg[i] = 0;
+		}
+	for (p = &t->r->served; *p; p = &(*p)->srv_next)
+		if (*p == t) {
+			*p = t->srv_next;
+			break;
+		}
+}
+
+/**
+ * tap_service() - act on the events of one round, then watch what the new
+ * state needs
+ * @t:	relay; t->rev holds the events
+ * Context: its reactor.
+ */
+static void tap_service(struct tap *t)
+{
+	int txp = relay_vde_pending(&t->vde), rxp = rx_pending(t);
+	const short *rev = t->rev;
+
+	t->rounds++;
+	if (rev[FD_NL])
+		relay_clamp_mtu(&t->watch, VDE_MAXMTU);
+	if (rev[FD_CTL] && relay_vde_ctl_eof(&t->vde, rev[FD_CTL]))
+		goto gone;
+	if (rxp && (rev[FD_TAP] & (POLLOUT | POLLERR | POLLHUP)))
+		rx_flush(t);
+	if (!rxp && (rev[FD_DATA] & (POLLIN | POLLHUP | POLLRDHUP | POLLERR)) &&
+	    rx_run(t, rev[FD_DATA]))
+		goto gone;
+	if (txp ? (rev[FD_DATA] & (POLLOUT | POLLERR | POLLHUP))
+		: (rev[FD_TAP] & POLLIN))
+		tx_run(t, t->eof);
+	goto watch;
+gone:
+	t->eof = 1;
+	vde_gone(t);
+watch:
+	if (tap_watch(t) < 0)
+		relay_count(&t->cnt.errors, 1);
+}
+
+static void reactor_wake(struct reactor *r)
+{
+	uint64_t one = 1;
+
+	/* cannot fail: the counter is far from overflow */
+	(void)!write(r->wakefd, &one, sizeof(one));
+}
+
+/**
+ * reactor_requests() - attach and detach the stacks asked for
+ * @r:	reactor
+ * Return: true if the reactor is to return.
+ * Context: the reactor, between rounds (no stack is being served).
+ */
+static int reactor_requests(struct reactor *r)
+{
+	struct tap *t;
+	uint64_t n;
+	int stop;
+
+	if (read(r->wakefd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return 0;
+	pthread_mutex_lock(&reactor_lock);
+	while ((t = r->adds)) {
+		r->adds = t->cmd_next;
+		t->srv_next = r->served;
+		r->served = t;
+		if (t->moving) {
+			/* the same fds in another set: only ENOMEM */
+			t->moving = 0;
+			if (tap_watch(t) < 0)
+				relay_count(&t->cnt.errors, 1);
+			continue;
+		}
+		t->cmd_result = tap_watch(t);
+		if (t->cmd_result < 0)
+			tap_unwatch(t);
+		t->asked = 0;
+		t->cmd_done = 1;
+	}
+	while ((t = r->dels)) {
+		r->dels = t->cmd_next;
+		tap_unwatch(t);
+		t->asked = 0;
+		t->cmd_done = 1;
+	}
+	stop = r->stop;
+	pthread_cond_broadcast(&reactor_done);
+	pthread_mutex_unlock(&reactor_lock);
+	return stop;
+}
+
+static void *reactor_main(void *arg);
+
+/**
+ * reactor_start() - a new reactor in a free slot, its thread running
+ * Return: it, or NULL with errno (EAGAIN: no free slot).
+ * Context: reactor_lock held.
+ */
+static struct reactor *reactor_start(void)
+{
+	struct epoll_event e = {.events = EPOLLIN, .data.u64 = 0};
+	struct reactor *r;
+	unsigned int slot;
+	int err;
+
+	for (slot = 0; slot < reactors_max && reactors[slot]; slot++)
+		;
+	if (slot == reactors_max) {
+		errno = EAGAIN;
+		return NULL;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->pid = getpid();
+	r->slot = slot;
+	r->epfd = epoll_create1(EPOLL_CLOEXEC);
+	r->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (r->epfd < 0 || r->wakefd < 0 ||
+	    epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->wakefd, &e) < 0)
+		goto fail;
+	errno = -relay_thread_start(&r->thread, reactor_main, r,
+				    "vdestack-tap");
+	if (!errno) {
+		reactors[slot] = r;
+		return r;
+	}
+fail:
+	err = errno;
+	if (r->epfd >= 0)
+		close(r->epfd);
+	if (r->wakefd >= 0)
+		close(r->wakefd);
+	free(r);
+	errno = err;
+	return NULL;
+}
+
+/**
+ * reactor_spill() - hand the busiest of @r's stacks to another reactor
+ * @r:	reactor, busy; it serves two active stacks at least
+ * Context: @r, between rounds.
+ */
+static void reactor_spill(struct reactor *r)
+{
+	struct tap *t, *busiest = NULL;
+	struct reactor *to = NULL;
+	unsigned int active = 0, i;
+
+	pthread_mutex_lock(&reactor_lock);
+	for (t = r->served; t; t = t->srv_next) {
+		if (t->rounds)
+			active++;
+		/* one being detached stays */
+		if (!t->asked && (!busiest || t->rounds > busiest->rounds))
+			busiest = t;
+	}
+	if (active < 2 || !busiest) {
+		pthread_mutex_unlock(&reactor_lock);
+		return;
+	}
+	for (i = 0; i < reactors_max; i++)
+		if (reactors[i] && reactors[i] != r && !reactors[i]->stop &&
+		    (!to || reactors[i]->stacks < to->stacks))
+			to = reactors[i];
+	if (!to || to->stacks)
+		to = reactor_start() ?: to;
+	if (to) {
+		tap_unwatch(busiest);
+		r->stacks--;
+		to->stacks++;
+		busiest->r = to;
+		busiest->cmd_next = to->adds;
+		to->adds = busiest;
+		busiest->moving = 1;
+		reactor_wake(to);
+	}
+	pthread_mutex_unlock(&reactor_lock);
+}
+
+/*
+ * The reactor: serve the stacks whose fds are ready, then the requests;
+ * measure how busy it is over windows of SPILL_WINDOW_NS.
+ */
+static void *reactor_main(void *arg)
+{
+	struct reactor *r = arg;
+	struct epoll_event ev[REACTOR_EVENTS];
+	struct tap *serve[REACTOR_EVENTS];
+	uint64_t window = 0, busy = 0, woke, now;
+	struct timespec ts;
+
+	for (;;) {
+		int n = epoll_wait(r->epfd, ev, REACTOR_EVENTS, -1), i, ns = 0;
+		int req = n < 0 && errno != EINTR;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		woke = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		for (i = 0; i < n; i++) {
+			uintptr_t tag = (uintptr_t)ev[i].data.u64;
+			struct tap *t = (struct tap *)(tag & ~(uintptr_t)7);
+
+			if (!t) {
+				req = 1;
 				continue;
 			}
+			if (!t->queued) {
+				t->queued = 1;
+				memset(t->rev, 0, sizeof(t->rev));
+				serve[ns++] = t;
+			}
+			t->rev[tag & 7] |= (short)ev[i].events;
 		}
-		if (txp ? (pfd[2].revents & (POLLOUT | POLLERR | POLLHUP))
-			: (pfd[1].revents & POLLIN))
-			tx_run(t, eof);
+		for (i = 0; i < ns; i++) {
+			serve[i]->queued = 0;
+			tap_service(serve[i]);
+		}
+		if (req && reactor_requests(r))
+			return NULL;
+		if (reactors_max < 2)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		busy += now - woke;
+		if (now - window < SPILL_WINDOW_NS)
+			continue;
+		if (busy > (uint64_t)(SPILL_BUSY * (double)(now - window)))
+			reactor_spill(r);
+		for (struct tap *t = r->served; t; t = t->srv_next)
+			t->rounds = 0;
+		window = now;
+		busy = 0;
 	}
-	return NULL;
+}
+
+static void reactor_free(struct reactor *r)
+{
+	close(r->epfd);
+	close(r->wakefd);
+	free(r);
+}
+
+/**
+ * reactor_put() - one stack less on @r; the last one stops it
+ * @r:	reactor
+ * Context: reactor_lock held; released on return.
+ */
+static void reactor_put(struct reactor *r)
+{
+	if (--r->stacks) {
+		pthread_mutex_unlock(&reactor_lock);
+		return;
+	}
+	reactors[r->slot] = NULL;
+	r->stop = 1;
+	reactor_wake(r);
+	pthread_mutex_unlock(&reactor_lock);
+	pthread_join(r->thread, NULL);
+	reactor_free(r);
+}
+
+/* Hand @t to its reactor's @list and wait for the answer. */
+static int reactor_ask(struct tap *t, struct tap **list)
+{
+	t->asked = 1;
+	t->cmd_done = 0;
+	t->cmd_next = *list;
+	*list = t;
+	reactor_wake(t->r);
+	while (!t->cmd_done)
+		pthread_cond_wait(&reactor_done, &reactor_lock);
+	return t->cmd_result;
+}
+
+/**
+ * reactor_attach() - relay @t from now on, starting a reactor if needed
+ * @t:	relay, ready to run
+ * Return: 0 or -errno (an fd epoll refuses; no thread, no memory).
+ */
+static int reactor_attach(struct tap *t)
+{
+	struct reactor *r = NULL;
+	unsigned int i;
+	int ret;
+
+	pthread_mutex_lock(&reactor_lock);
+	if (!reactors_max) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		reactors_max = n < 1 ? 1 : n > REACTORS_MAX ? REACTORS_MAX : n;
+	}
+	for (i = 0; i < REACTORS_MAX; i++) {
+		if (reactors[i] && reactors[i]->pid != getpid()) {
+			/* a fork()ed child: the threads stayed in the
+			 * parent, and so do the stacks on them
+			 * (vde_delstack() leaves them alone) */
+			reactor_free(reactors[i]);
+			reactors[i] = NULL;
+		}
+		if (!r && reactors[i])
+			r = reactors[i];
+	}
+	if (!r && !(r = reactor_start())) {
+		ret = -errno;
+		pthread_mutex_unlock(&reactor_lock);
+		return ret;
+	}
+	r->stacks++;
+	t->r = r;
+	ret = reactor_ask(t, &r->adds);
+	if (ret < 0) {
+		reactor_put(r);
+		return ret;
+	}
+	pthread_mutex_unlock(&reactor_lock);
+	return 0;
+}
+
+/* @t is relayed no more; a reactor stops with its last stack. */
+static void reactor_detach(struct tap *t)
+{
+	pthread_mutex_lock(&reactor_lock);
+	while (t->moving) /* on the way to another reactor */
+		pthread_cond_wait(&reactor_done, &reactor_lock);
+	reactor_ask(t, &t->r->dels);
+	reactor_put(t->r);
 }
 
 /**
@@ -523,15 +952,10 @@ static int tap_create(const struct vdestack_backend_args *a, void **priv)
 		goto out_free;
 	init_rx_msgs(t);
 	t->watch.nlfd = t->watch.ifsock = -1;
-	t->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (t->stopfd < 0) {
-		r = -errno;
-		goto out_free;
-	}
 	t->tapfd = relay_tap_open(a);
 	if (t->tapfd < 0) {
 		r = t->tapfd;
-		goto out_stop;
+		goto out_free;
 	}
 	if (ioctl(t->tapfd, TUNSETVNETHDRSZ, &vnet_hlen) < 0) {
 		r = -errno;
@@ -565,10 +989,11 @@ static int tap_create(const struct vdestack_backend_args *a, void **priv)
 		}
 	}
 
-	r = relay_thread_start(&t->thread, relay, t, "vdestack-tap");
+	r = reactor_attach(t);
 	if (r < 0) {
 		snprintf(a->reason, VDESTACK_REASON_MAX,
-			 "cannot start the relay thread: %s", strerror(-r));
+			 "cannot start relaying %s: %s", a->ifname,
+			 strerror(-r));
 		goto out_tap;
 	}
 	*priv = t;
@@ -577,8 +1002,6 @@ static int tap_create(const struct vdestack_backend_args *a, void **priv)
 out_tap:
 	relay_watch_close(&t->watch);
 	close(t->tapfd);
-out_stop:
-	close(t->stopfd);
 out_free:
 	munmap(t, sizeof(*t));
 	return r;
@@ -588,11 +1011,9 @@ static void tap_destroy(void *priv)
 {
 	struct tap *t = priv;
 
-	if (relay_thread_stop(t->stopfd, t->thread) < 0)
-		return;
+	reactor_detach(t);
 	relay_watch_close(&t->watch);
 	close(t->tapfd);
-	close(t->stopfd);
 	munmap(t, sizeof(*t));
 }
 
