@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * test_reactor.c - the tap backend's relay threads (reactors)
+ *
+ * The process's tap stacks share reactor threads, named "vdestack-tap":
+ * one while they are idle or lightly used, a second one (up to one per
+ * CPU) once a reactor is kept busy, none after the last stack is gone.
+ * These tests count those threads in /proc/self/task, and check that
+ * stacks deleted while frames are in flight, and stacks created in a
+ * fork()ed child, behave.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "helpers.h"
+
+/* Threads of this process named "vdestack-tap". */
+static int tap_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	CHECK(d);
+	while ((de = readdir(d))) {
+		char path[300], *comm;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+			 de->d_name);
+		comm = read_file_str(path);
+		if (comm && !strcmp(comm, "vdestack-tap\n"))
+			n++;
+		free(comm);
+	}
+	closedir(d);
+	return n;
+}
+
+static int cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : (int)n;
+}
+
+ISOLATED_TEST(test_reactor_idle_stacks_share_one_thread)
+{
+	struct leak_snapshot before;
+	struct pair p[5];
+
+	require_network();
+	leak_snapshot(&before);
+	CHECK_EQ(tap_threads(), 0);
+	for (int i = 0; i < 5; i++) {
+		pair_seqpacket(&p[i]);
+		CHECK_EQ(tap_threads(), 1);
+	}
+	CHECK_EQ(count_threads(), before.threads + 1);
+	/* the first pairs' thread is the one the last pair works on */
+	CHECK_EQ(tcp_transfer(p[4].a, "10.0.0.1", p[4].b, 1 << 20, 30),
+		 1 << 20);
+	for (int i = 0; i < 5; i++)
+		pair_free(&p[i]);
+	CHECK_EQ(tap_threads(), 0);
+	CHECK_NO_LEAK(before);
+}
+
+struct transfer {
+	struct pair *p;
+	size_t n;
+	long long done;
+	volatile int finished;
+};
+
+static void *transfer_main(void *arg)
+{
+	struct transfer *x = arg;
+
+	x->done = tcp_transfer(x->p->a, "10.0.0.1", x->p->b, x->n, 120);
+	x->finished = 1;
+	return NULL;
+}
+
+ISOLATED_TEST_T(test_reactor_bulk_flow_spreads_over_cpus, 180)
+{
+	struct leak_snapshot before;
+	struct transfer x = {.n = (size_t)256 << 20};
+	int want = cpus() < 2 ? 1 : 2, most = 0;
+	struct pair p;
+	pthread_t th;
+
+	require_network();
+	leak_snapshot(&before);
+	pair_seqpacket(&p);
+	x.p = &p;
+	CHECK_EQ(tap_threads(), 1);
+	CHECK_EQ(pthread_create(&th, NULL, transfer_main, &x), 0);
+	while (!x.finished) {
+		int n = tap_threads();
+
+		if (n > most)
+			most = n;
+		sleep_ms(5);
+	}
+	pthread_join(th, NULL);
+	CHECK_EQ(x.done, (long long)x.n);
+	note("%d CPUs: at most %d reactor threads during the transfer",
+	     cpus(), most);
+	/* one stack each on two threads; never more than two stacks need */
+	CHECK_EQ(most, want);
+	/* and the pair still carries bytes exactly, the other way too */
+	CHECK_EQ(tcp_transfer(p.b, "10.0.0.2", p.a, 4 << 20, 30), 4 << 20);
+	pair_free(&p);
+	CHECK_EQ(tap_threads(), 0);
+	CHECK_NO_LEAK(before);
+}
+
+/* A connected UDP socket in @s to @dst:9; non-blocking. */
+static int udp_to(struct vdestack *s, const char *src, const char *dst)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(9)};
+	int fd = vde_msocket(s, AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+	CHECK_MSG(fd >= 0, "vde_msocket: %m");
+	CHECK_EQ(inet_pton(AF_INET, src, &a.sin_addr), 1);
+	CHECK_OK(bind(fd, (struct sockaddr *)&a, sizeof(a)));
+	CHECK_EQ(inet_pton(AF_INET, dst, &a.sin_addr), 1);
+	CHECK_OK(connect(fd, (struct sockaddr *)&a, sizeof(a)));
+	return fd;
+}
+
+ISOLATED_TEST_T(test_reactor_delete_during_udp_flood_leaves_nothing, 180)
+{
+	struct leak_snapshot before;
+	static char buf[1400];
+
+	require_network();
+	leak_snapshot(&before);
+	for (int i = 0; i < 20; i++) {
+		struct pair p;
+		double end;
+		long sent = 0, got = 0;
+		int fa, fb;
+
+		pair_seqpacket(&p);
+		fa = udp_to(p.a, "10.0.0.1", "10.0.0.2");
+		fb = udp_to(p.b, "10.0.0.2", "10.0.0.1");
+		/* both ways, long enough for a reactor to spill (10 ms
+		 * windows) in some rounds and not in others */
+		end = now_s() + 0.005 * (i % 10 + 1);
+		while (now_s() < end) {
+			if (send(fa, buf, sizeof(buf), 0) > 0)
+				sent++;
+			if (send(fb, buf, sizeof(buf), 0) > 0)
+				sent++;
+			while (recv(fb, buf, sizeof(buf), 0) > 0)
+				got++;
+		}
+		if (i == 0)
+			note("round 0: %ld datagrams sent, %ld received", sent,
+			     got);
+		/* frames are in the TAPs, the wire and the reactors now */
+		vde_delstack(p.a);
+		vde_delstack(p.b);
+		close_if_same(p.wire[0], p.wire_id[0]);
+		close_if_same(p.wire[1], p.wire_id[1]);
+		close(fa);
+		close(fb);
+		CHECK_MSG(got > 0, "round %d: no datagram crossed", i);
+		CHECK_EQ(tap_threads(), 0);
+	}
+	CHECK_NO_LEAK(before);
+}
+
+ISOLATED_TEST(test_reactor_new_stack_in_forked_child_works)
+{
+	struct leak_snapshot before;
+	struct pair p;
+	int status;
+	pid_t pid;
+
+	require_network();
+	leak_snapshot(&before);
+	pair_seqpacket(&p);
+	CHECK_EQ(tap_threads(), 1);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		/* the parent's reactor did not come along: a new one */
+		struct pair q;
+
+		pair_seqpacket(&q);
+		if (tap_threads() != 1 ||
+		    tcp_transfer(q.a, "10.0.0.1", q.b, 1 << 20, 30) != 1 << 20)
+			_exit(1);
+		pair_free(&q);
+		_exit(tap_threads() == 0 ? 0 : 2);
+	}
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "child: status 0x%x", status);
+	/* and the parent's stacks went on meanwhile */
+	CHECK_EQ(tcp_transfer(p.a, "10.0.0.1", p.b, 1 << 20, 30), 1 << 20);
+	pair_free(&p);
+	CHECK_NO_LEAK(before);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reactor_idle_stacks_share_one_thread),
+		cmocka_unit_test(test_reactor_bulk_flow_spreads_over_cpus),
+		cmocka_unit_test(
+			test_reactor_delete_during_udp_flood_leaves_nothing),
+		cmocka_unit_test(test_reactor_new_stack_in_forked_child_works),
+	};
+
+	helpers_init(argc, argv);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
