@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +81,7 @@ struct transfer {
 	struct pair *p;
 	size_t n;
 	long long done;
-	volatile int finished;
+	atomic_int finished;
 };
 
 static void *transfer_main(void *arg)
@@ -140,6 +141,29 @@ static int udp_to(struct vdestack *s, const char *src, const char *dst)
 	return fd;
 }
 
+/* One datagram @fa -> @fb and one back, within 10 s.  Return: 0 or -1. */
+static int ping_pong(int fa, int fb)
+{
+	int from[2] = {fa, fb}, to[2] = {fb, fa};
+	char c = 'x';
+
+	for (int k = 0; k < 2; k++) {
+		double end = now_s() + 10;
+
+		for (;;) {
+			if (now_s() > end)
+				return -1;
+			send(from[k], &c, 1, 0);
+			sleep_ms(10);
+			if (recv(to[k], &c, 1, 0) == 1)
+				break;
+		}
+		while (recv(to[k], &c, 1, 0) == 1) /* the retries */
+			;
+	}
+	return 0;
+}
+
 ISOLATED_TEST_T(test_reactor_delete_during_udp_flood_leaves_nothing, 180)
 {
 	struct leak_snapshot before;
@@ -156,6 +180,8 @@ ISOLATED_TEST_T(test_reactor_delete_during_udp_flood_leaves_nothing, 180)
 		pair_seqpacket(&p);
 		fa = udp_to(p.a, "10.0.0.1", "10.0.0.2");
 		fb = udp_to(p.b, "10.0.0.2", "10.0.0.1");
+		/* neighbours known first: a datagram crosses each way */
+		CHECK_EQ(ping_pong(fa, fb), 0);
 		/* both ways, long enough for a reactor to spill (10 ms
 		 * windows) in some rounds and not in others */
 		end = now_s() + 0.005 * (i % 10 + 1);
@@ -177,7 +203,7 @@ ISOLATED_TEST_T(test_reactor_delete_during_udp_flood_leaves_nothing, 180)
 		close_if_same(p.wire[1], p.wire_id[1]);
 		close(fa);
 		close(fb);
-		CHECK_MSG(got > 0, "round %d: no datagram crossed", i);
+		CHECK_MSG(sent > 0, "round %d: nothing sent", i);
 		CHECK_EQ(tap_threads(), 0);
 	}
 	CHECK_NO_LEAK(before);
@@ -191,6 +217,12 @@ ISOLATED_TEST(test_reactor_new_stack_in_forked_child_works)
 	pid_t pid;
 
 	require_network();
+#if defined(__SANITIZE_THREAD__)
+	/* it takes the child's new reactor for the parent's, whose id it
+	 * reuses ("dup thread with used id"): threads after a fork() of a
+	 * threaded process are beyond ThreadSanitizer */
+	test_skip("threads in a fork()ed child of a threaded process");
+#endif
 	leak_snapshot(&before);
 	pair_seqpacket(&p);
 	CHECK_EQ(tap_threads(), 1);
