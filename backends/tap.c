@@ -6,8 +6,9 @@
  *
  * A TAP device inside the stack (opened by the agent, so it belongs to the
  * stack's network namespace; configured here, since the application owns
- * the stack's user namespace) and one relay thread per stack moving frames
- * between it and the libvdeplug connection.
+ * the stack's user namespace), and a relay thread moving frames between
+ * it and the libvdeplug connection: a reactor, shared with the process's
+ * other tap stacks (see "the reactor" below).
  *
  * Both fds are non-blocking and one thread drives both directions: a
  * blocking send toward a peer whose own relay is blocked sending to us
@@ -18,8 +19,8 @@
  * (TUNSETSNDBUF); when it is full the received burst waits and the thread
  * stops reading VDE until the TAP polls writable.
  *
- * The connection is used by this thread only: switch/hub/vxvde plugins
- * update a MAC table on both send and recv without locks.
+ * The connection is used by one thread at a time: switch/hub/vxvde
+ * plugins update a MAC table on both send and recv without locks.
  *
  * Rules from upstream's defects: vde_recv() results shorter than an
  * Ethernet header (1 is "event, no frame"; -1 an error) are never written
