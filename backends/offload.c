@@ -23,7 +23,10 @@
  * whole would exceed what VDE carries, and guessing would corrupt it.
  *
  * Toward the kernel (ofl_gro()) consecutive segments of one TCP flow in a
- * receive burst become one super-frame with GSO_TCPV4/6 and NEEDS_CSUM.
+ * receive burst become one super-frame with GSO_TCPV4/6 and NEEDS_CSUM,
+ * and, where the kernel takes them (OFL_GRO_UDP), consecutive datagrams
+ * of one UDP flow one GSO_UDP_L4 super-frame, which the kernel cuts at
+ * the receiving socket into the same datagrams (udp_rcv_segment()).
  * With NEEDS_CSUM the kernel treats the payload as locally generated and
  * never checks it, so every merged segment's checksums are verified here
  * first; a segment that fails is passed on alone and unchanged, for the
@@ -471,47 +474,74 @@ unsigned int ofl_gso_next(struct ofl_gso *g, struct ofl_seg *segs,
 	return k;
 }
 
-/* A TCP segment that may be coalesced, and where its fields are. */
+/* A TCP segment or UDP datagram that may be coalesced, and its fields. */
 struct cand {
 	uint16_t l4off, hdr_len;
-	uint8_t ipv6, flags;
+	uint8_t ipv6, l4proto, flags;
 	uint32_t seq, plen;
 };
 
+/*
+ * gro_parse_udp() - the UDP part of gro_parse(): a datagram with a
+ * checksum, its length field exact, a payload of one byte at least
+ */
+static int gro_parse_udp(const unsigned char *f, size_t len, size_t l4,
+			 struct cand *c)
+{
+	const unsigned char *uh = f + l4;
+
+	if (len <= l4 + 8 || get16(uh + 4) != len - l4 ||
+	    (!c->ipv6 && !get16(uh + 6)))
+		return 0;
+	c->flags = 0;
+	c->l4off = (uint16_t)l4;
+	c->hdr_len = (uint16_t)(l4 + 8);
+	c->seq = 0;
+	c->plen = (uint32_t)(len - l4 - 8);
+	return 1;
+}
+
 /**
- * gro_parse() - whether a frame is a TCP segment ofl_gro() may merge
- * @fr:	frame
- * @c:	its fields, if so
+ * gro_parse() - whether a frame is a TCP segment (or a UDP datagram, if
+ * @udp) ofl_gro() may merge
+ * @fr:		frame
+ * @c:		its fields, if so
+ * @udp:	UDP datagrams may be merged
  * Return: 1 if it is a candidate, 0 if it goes alone.
  */
-static int gro_parse(const struct ofl_frame *fr, struct cand *c)
+static int gro_parse(const struct ofl_frame *fr, struct cand *c, int udp)
 {
 	const unsigned char *f = fr->data, *th;
 	size_t len = fr->len, l4;
 	unsigned int doff;
 
-	if (len < ETH_HLEN + 20 + 20)
+	if (len < ETH_HLEN + 20 + 8)
 		return 0;
 	switch (get16(f + 12)) {
 	case ETHTYPE_IP:
 		/* no options, not a fragment, no Ethernet padding */
 		if (f[14] != 0x45 || (get16(f + 20) & 0x3fff) ||
-		    f[23] != IPPROTO_TCP || get16(f + 16) != len - ETH_HLEN)
+		    get16(f + 16) != len - ETH_HLEN)
 			return 0;
 		l4 = ETH_HLEN + 20;
 		c->ipv6 = 0;
+		c->l4proto = f[23];
 		break;
 	case ETHTYPE_IPV6:
-		if (len < ETH_HLEN + 40 + 20 || f[14] >> 4 != 6 ||
-		    f[20] != IPPROTO_TCP ||
+		if (len < ETH_HLEN + 40 + 8 || f[14] >> 4 != 6 ||
 		    get16(f + 18) != len - ETH_HLEN - 40)
 			return 0;
 		l4 = ETH_HLEN + 40;
 		c->ipv6 = 1;
+		c->l4proto = f[20];
 		break;
 	default:
 		return 0;
 	}
+	if (c->l4proto == IPPROTO_UDP && udp)
+		return gro_parse_udp(f, len, l4, c);
+	if (c->l4proto != IPPROTO_TCP || len < l4 + 20)
+		return 0;
 	th = f + l4;
 	doff = (th[12] >> 4) * 4u;
 	if (doff < 20 || l4 + doff >= len)
@@ -531,7 +561,7 @@ static int gro_parse(const struct ofl_frame *fr, struct cand *c)
 	return 1;
 }
 
-/* The IPv4 header checksum and the TCP checksum of a candidate are right. */
+/* The IPv4 header checksum and the L4 checksum of a candidate are right. */
 static int gro_verify(const struct ofl_frame *fr, const struct cand *c)
 {
 	const unsigned char *f = fr->data;
@@ -545,7 +575,7 @@ static int gro_verify(const struct ofl_frame *fr, const struct cand *c)
 			return 0;
 		sum = ofl_csum(f + ETH_HLEN + 12, 8, 0);
 	}
-	sum += pseudo_rest(IPPROTO_TCP, l4len);
+	sum += pseudo_rest(c->l4proto, l4len);
 	return ofl_csum_fold(ofl_csum(f + c->l4off, l4len, sum)) == 0xffff;
 }
 
@@ -564,10 +594,12 @@ static int gro_fits(const unsigned char *f0, const struct cand *c0,
 		    const unsigned char *fn, const struct cand *cn)
 {
 	const unsigned char *t0 = f0 + c0->l4off, *tn = fn + cn->l4off;
+	int udp = c0->l4proto == IPPROTO_UDP;
 
 	if (cl->flags & TCP_PSH || cl->plen != c0->plen ||
 	    cn->plen > c0->plen || cn->ipv6 != c0->ipv6 ||
-	    cn->hdr_len != c0->hdr_len || cn->seq != cl->seq + cl->plen ||
+	    cn->l4proto != c0->l4proto || cn->hdr_len != c0->hdr_len ||
+	    (!udp && cn->seq != cl->seq + cl->plen) ||
 	    (cn->flags & ~TCP_PSH) != c0->flags)
 		return 0;
 	/* Ethernet addresses and type */
@@ -579,14 +611,17 @@ static int gro_fits(const unsigned char *f0, const struct cand *c0,
 		    memcmp(f0 + 22, fn + 22, 32))
 			return 0;
 	} else {
-		/* TOS, DF, TTL, addresses; ids in sequence unless DF */
+		/* TOS, DF, TTL, addresses; ids in sequence unless DF (the
+		 * kernel numbers UDP segments in sequence, DF or not) */
 		if (f0[15] != fn[15] || (f0[20] & 0x40) != (fn[20] & 0x40) ||
 		    f0[22] != fn[22] || memcmp(f0 + 26, fn + 26, 8))
 			return 0;
-		if (!(fn[20] & 0x40) &&
+		if ((udp || !(fn[20] & 0x40)) &&
 		    get16(fn + 18) != ((get16(fl + 18) + 1) & 0xffff))
 			return 0;
 	}
+	if (udp) /* ports; lengths and checksums are each datagram's own */
+		return !memcmp(t0, tn, 4);
 	/* ports; ack; data offset and window; options byte for byte */
 	return !memcmp(t0, tn, 4) && !memcmp(t0 + 8, tn + 8, 5) &&
 	       !memcmp(t0 + 14, tn + 14, 2) &&
@@ -614,22 +649,31 @@ static void gro_close(struct ofl_gro_out *o, struct ofl_frame *f,
 					   ofl_csum(p + ETH_HLEN, 20, 0)));
 		sum = ofl_csum(p + ETH_HLEN + 12, 8, 0);
 	}
-	th[13] |= cl->flags & TCP_PSH;
-	/* NEEDS_CSUM: the field holds the pseudo-header sum, as the
-	 * kernel's own TSO frames do */
-	store_csum(th + 16,
-		   ofl_csum_fold(sum + pseudo_rest(IPPROTO_TCP, l4len)));
+	/* NEEDS_CSUM: the checksum field holds the pseudo-header sum, as
+	 * the kernel's own TSO/USO frames do; a UDP super-frame's length
+	 * field is its whole length, which the kernel's segmentation
+	 * replaces in each datagram and in that sum */
+	sum = ofl_csum_fold(sum + pseudo_rest(c0->l4proto, l4len));
 	o->vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-	o->vh.gso_type =
-		c0->ipv6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
 	o->vh.hdr_len = c0->hdr_len;
 	o->vh.gso_size = (uint16_t)c0->plen;
 	o->vh.csum_start = c0->l4off;
+	if (c0->l4proto == IPPROTO_UDP) {
+		put16(th + 4, l4len);
+		store_csum(th + 6, (uint16_t)sum);
+		o->vh.gso_type = VIRTIO_NET_HDR_GSO_UDP_L4;
+		o->vh.csum_offset = 6;
+		return;
+	}
+	th[13] |= cl->flags & TCP_PSH;
+	store_csum(th + 16, (uint16_t)sum);
+	o->vh.gso_type =
+		c0->ipv6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
 	o->vh.csum_offset = 16;
 }
 
 unsigned int ofl_gro(struct ofl_frame *f, unsigned int n,
-		     struct ofl_gro_out *out)
+		     struct ofl_gro_out *out, unsigned int flags)
 {
 	struct cand c0 = {0}, cl = {0}, cn;
 	struct ofl_gro_out *o = NULL; /* the group that may grow */
@@ -638,7 +682,7 @@ unsigned int ofl_gro(struct ofl_frame *f, unsigned int n,
 	uint32_t total = 0;
 
 	for (i = 0; i < n; i++) {
-		int cand = gro_parse(&f[i], &cn);
+		int cand = gro_parse(&f[i], &cn, flags & OFL_GRO_UDP);
 
 		/* the IP length field of the result must hold it */
 		if (o && cand && o->count < OFL_GRO_MAX_SEGS &&

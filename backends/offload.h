@@ -133,7 +133,7 @@ struct ofl_frame {
  * struct ofl_gro_out - one write toward the kernel: frames @first to
  * @first + @count - 1 of the batch.  If @count is 1 the frame goes as it
  * is with @vh all zero (the kernel checks its checksums); otherwise it is
- * one TCP super-frame: @vh, the first frame whole (rewritten headers),
+ * one TCP or UDP super-frame: @vh, the first frame whole (rewritten headers),
  * then the payload of each other frame, past its @hdr_len header bytes.
  * @saved holds the first frame's original headers for ofl_gro_undo().
  */
@@ -144,11 +144,17 @@ struct ofl_gro_out {
 	unsigned char saved[OFL_HDR_MAX];
 };
 
+/* ofl_gro() flags: UDP datagrams too (the kernel takes GSO_UDP_L4 frames
+ * from a TAP that accepted TUN_F_USO4/6: Linux 6.2 and later) */
+#define OFL_GRO_UDP 1u
+
 /**
- * ofl_gro() - coalesce consecutive segments of a TCP flow
+ * ofl_gro() - coalesce consecutive segments of a TCP flow (or datagrams of
+ * a UDP flow)
  * @f:		frames of one receive burst, in arrival order
  * @n:		how many
  * @out:	room for @n results
+ * @flags:	OFL_GRO_UDP or 0
  *
  * Frames are merged only when the result says exactly what the segments
  * said: IPv4 without options or fragmentation, or IPv6 without extension
@@ -158,13 +164,17 @@ struct ofl_gro_out {
  * allowed on the last; equal payload sizes, the last possibly smaller;
  * and every segment's IPv4 header checksum and TCP checksum verified
  * here, since the super-frame goes up with NEEDS_CSUM and the kernel
- * trusts it.  Everything else, and a frame failing any check, goes alone
- * and unchanged.  Order is kept.
+ * trusts it.  UDP (with OFL_GRO_UDP): the same IP rules, IPv4 ids in
+ * sequence even with DF, same ports, a checksum present and verified,
+ * equal payload sizes, the last possibly smaller; the result is one
+ * GSO_UDP_L4 frame whose gso_size is the datagrams' payload size.
+ * Everything else, and a frame failing any check, goes alone and
+ * unchanged.  Order is kept.
  *
  * Return: number of results in @out.
  */
 unsigned int ofl_gro(struct ofl_frame *f, unsigned int n,
-		     struct ofl_gro_out *out);
+		     struct ofl_gro_out *out, unsigned int flags);
 
 /**
  * ofl_gro_iov() - the iovec of one result

@@ -100,6 +100,23 @@ int relay_tap_open(const struct vdestack_backend_args *a);
 unsigned int relay_tap_offload(int tapfd);
 
 /**
+ * relay_gro_flags() - what ofl_gro() may coalesce for a TAP
+ * @offloads:	what relay_tap_offload() returned
+ *
+ * A TAP that accepted USO (Linux 6.2 and later) also takes GSO_UDP_L4
+ * frames written to it.
+ *
+ * Return: ofl_gro() flags.
+ */
+static inline unsigned int relay_gro_flags(unsigned int offloads)
+{
+	return (offloads & (TUN_F_USO4 | TUN_F_USO6)) ==
+			       (TUN_F_USO4 | TUN_F_USO6)
+		       ? OFL_GRO_UDP
+		       : 0;
+}
+
+/**
  * relay_set_carrier() - the TAP's carrier, as the stack sees it
  * @tapfd:	the TAP
  * @on:		nonzero for on

@@ -406,7 +406,7 @@ static int rx_run(struct tap *t, short revents)
 
 	while (slot < RX_FRAMES && rx_recv(t, revents, &eof, &n, &slot))
 		;
-	t->out_n = ofl_gro(t->frames, n, t->outs);
+	t->out_n = ofl_gro(t->frames, n, t->outs, relay_gro_flags(t->offloads));
 	t->out_i = t->out_done = 0;
 	t->out_split = 0;
 	rx_flush(t);
@@ -866,13 +866,17 @@ static int reactor_attach(struct tap *t)
 	return 0;
 }
 
-/* @t is relayed no more; a reactor stops with its last stack. */
+/*
+ * @t is relayed no more; a reactor stops with its last stack.  Its last
+ * stack needs no request: once the thread is joined nothing touches @t.
+ */
 static void reactor_detach(struct tap *t)
 {
 	pthread_mutex_lock(&reactor_lock);
 	while (t->moving) /* on the way to another reactor */
 		pthread_cond_wait(&reactor_done, &reactor_lock);
-	reactor_ask(t, &t->r->dels);
+	if (t->r->stacks > 1)
+		reactor_ask(t, &t->r->dels);
 	reactor_put(t->r);
 }
 

@@ -708,7 +708,8 @@ static void tx_post(struct vh *h, unsigned int n)
 	for (i = 0; i < n; i++)
 		bytes += h->frames[i].len;
 	if (h->offloads) {
-		nout = ofl_gro(h->frames, n, h->outs);
+		nout = ofl_gro(h->frames, n, h->outs,
+			       relay_gro_flags(h->offloads));
 		for (i = 0; i < nout; i++) {
 			if (h->outs[i].count > 1)
 				tx_post_chain(h, &h->outs[i]);

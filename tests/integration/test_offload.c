@@ -13,6 +13,8 @@
  * dropped nothing on the way.
  */
 #include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <poll.h>
@@ -21,6 +23,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -390,6 +393,78 @@ ISOLATED_TEST(test_offload_udp_segment_is_cut_into_datagrams)
 	udp_gso(1, 9000, 1200);
 }
 
+/* Whether the running kernel is @maj.@min or later. */
+static int kernel_at_least(int maj, int min)
+{
+	struct utsname u;
+	int a = 0, b = 0;
+
+	return uname(&u) == 0 && sscanf(u.release, "%d.%d", &a, &b) == 2 &&
+	       (a > maj || (a == maj && b >= min));
+}
+
+/*
+ * The receiving relay coalesces a burst of datagrams of one flow into one
+ * GSO_UDP_L4 frame (Linux 6.2 and later take those from a TAP): a packet
+ * socket in the receiving stack sees a frame larger than the MTU, and the
+ * application still gets every datagram, byte for byte.
+ */
+static void udp_coalesced(int v6)
+{
+	static unsigned char out[40000], in[65536];
+	const int seg = 1000;
+	const size_t total = sizeof(out);
+	size_t off, biggest = 0;
+	struct net n;
+	int w[2], snd, rcv, pk;
+	char *u0, *u1;
+	ssize_t r;
+
+	CHECK_OK(wire_pair(w));
+	u0 = seqpacket_url(w[0]);
+	u1 = seqpacket_url(w[1]);
+	net_up(&n, u0, u1, v6, 1500);
+	pk = vde_msocket(n.b, AF_PACKET,
+			 SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			 htons(v6 ? ETH_P_IPV6 : ETH_P_IP));
+	CHECK_MSG(pk >= 0, "packet socket in the stack: %m");
+	udp_socks(&n, &snd, &rcv);
+	if (setsockopt(snd, SOL_UDP, UDP_SEGMENT, &seg, sizeof(seg)) < 0)
+		test_skip("UDP_SEGMENT: %m");
+	fill_pattern(out, 0, total, 4242);
+	CHECK_EQ(send(snd, out, total, 0), (long long)total);
+	for (off = 0; off < total; off += (size_t)seg) {
+		r = recv(rcv, in, sizeof(in), 0);
+		CHECK_MSG(r == seg, "datagram at %zu: %zd bytes (%m)", off, r);
+		CHECK_MSG(!memcmp(in, out + off, (size_t)seg),
+			  "datagram at %zu differs", off);
+	}
+	while ((r = recv(pk, in, sizeof(in), MSG_TRUNC)) >= 0)
+		if ((size_t)r > biggest)
+			biggest = (size_t)r;
+	note("IPv%d: largest IP packet the stack received: %zu bytes",
+	     v6 ? 6 : 4, biggest);
+	CHECK_MSG(biggest > 1500, "no coalesced frame (largest %zu bytes)",
+		  biggest);
+	close(pk);
+	close(snd);
+	close(rcv);
+	check_no_drops(&n);
+	net_down(&n);
+	free(u0);
+	free(u1);
+}
+
+ISOLATED_TEST(test_offload_udp_burst_reaches_stack_coalesced)
+{
+	require_network();
+	if (!kernel_at_least(6, 2))
+		test_skip("the kernel takes no UDP super-frame from a TAP "
+			  "before Linux 6.2");
+	udp_coalesced(0);
+	udp_coalesced(1);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -405,6 +480,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_offload_udp_datagram_sizes_mtu_1500),
 		cmocka_unit_test(
 			test_offload_udp_segment_is_cut_into_datagrams),
+		cmocka_unit_test(
+			test_offload_udp_burst_reaches_stack_coalesced),
 	};
 
 	helpers_init(argc, argv);

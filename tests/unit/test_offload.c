@@ -367,7 +367,7 @@ static void regroup(const struct spec *sp, uint8_t **fr, const size_t *lens,
 			f[i].data = fr[b + i];
 			f[i].len = (uint32_t)lens[b + i];
 		}
-		nout = ofl_gro(f, m, out);
+		nout = ofl_gro(f, m, out, OFL_GRO_UDP);
 		for (k = 0; k < nout; k++) {
 			struct ofl_gro_out *o = &out[k];
 			unsigned int niov = ofl_gro_iov(o, f, iov), j;
@@ -392,18 +392,25 @@ static void regroup(const struct spec *sp, uint8_t **fr, const size_t *lens,
 			assert_int_equal(o->vh.flags,
 					 VIRTIO_NET_HDR_F_NEEDS_CSUM);
 			assert_int_equal(o->vh.gso_type,
-					 sp->v6 ? VIRTIO_NET_HDR_GSO_TCPV6
-						: VIRTIO_NET_HDR_GSO_TCPV4);
+					 sp->udp  ? VIRTIO_NET_HDR_GSO_UDP_L4
+					 : sp->v6 ? VIRTIO_NET_HDR_GSO_TCPV6
+						  : VIRTIO_NET_HDR_GSO_TCPV4);
 			assert_int_equal(o->vh.hdr_len, hl);
 			assert_int_equal(o->vh.gso_size,
 					 lens[b + o->first] - hl);
-			assert_int_equal(o->vh.csum_offset, 16);
+			assert_int_equal(o->vh.csum_offset, sp->udp ? 6 : 16);
 			/* what the kernel checks: the pseudo-header sum */
 			assert_int_equal(
-				rd16(sup + o->vh.csum_start + 16),
-				ref_pseudo(sup + 14, sp->v6, 6,
+				rd16(sup + o->vh.csum_start +
+				     o->vh.csum_offset),
+				ref_pseudo(sup + 14, sp->v6, sp->udp ? 17 : 6,
 					   (unsigned int)(len -
 							  o->vh.csum_start)));
+			/* a UDP super-frame's length field: all of it */
+			if (sp->udp)
+				assert_int_equal(
+					rd16(sup + o->vh.csum_start + 4),
+					len - o->vh.csum_start);
 			if (!sp->v6)
 				assert_int_equal(ref_sum(sup + 14, 20, 0),
 						 0xffff);
@@ -457,7 +464,7 @@ static void round_trip(const struct spec *sp, unsigned int want_merge)
 			memcpy(ff[i].data, fr[i], lens[i]);
 			ff[i].len = (uint32_t)lens[i];
 		}
-		assert_true(ofl_gro(ff, m, out) >= 1);
+		assert_true(ofl_gro(ff, m, out, OFL_GRO_UDP) >= 1);
 		for (i = 0; i < m; i++)
 			free(ff[i].data);
 		assert_true(out[0].count >= want_merge ||
@@ -859,6 +866,18 @@ static void test_udp_checksum_zero_is_sent_as_ffff(void **s)
 
 /* ------------------------------------------------------- coalescing */
 
+/* Fix the IPv4 header and UDP checksums of a v4 datagram after a change. */
+static void udp4_fix(uint8_t *f, size_t len)
+{
+	f[24] = f[25] = 0;
+	wr16(f + 24, (uint16_t)~ref_sum(f + 14, 20, 0));
+	f[34 + 6] = f[34 + 7] = 0;
+	wr16(f + 34 + 6,
+	     (uint16_t)~ref_sum(f + 34, (unsigned int)len - 34,
+				ref_pseudo(f + 14, 0, 17,
+					   (unsigned int)len - 34)));
+}
+
 /* @n segments of one flow, flattened into @fr (malloc'd) */
 static unsigned int segments(const struct spec *sp, uint8_t **fr, size_t *lens,
 			     unsigned int room)
@@ -870,8 +889,9 @@ static unsigned int segments(const struct spec *sp, uint8_t **fr, size_t *lens,
 	return cut(&vh, f, len, VDE_MAX, fr, lens, room);
 }
 
-static unsigned int gro_of(uint8_t **fr, const size_t *lens, unsigned int n,
-			   struct ofl_gro_out *out, struct ofl_frame *f)
+static unsigned int gro_flags(uint8_t **fr, const size_t *lens,
+			      unsigned int n, struct ofl_gro_out *out,
+			      struct ofl_frame *f, unsigned int flags)
 {
 	unsigned int i;
 
@@ -879,7 +899,13 @@ static unsigned int gro_of(uint8_t **fr, const size_t *lens, unsigned int n,
 		f[i].data = fr[i];
 		f[i].len = (uint32_t)lens[i];
 	}
-	return ofl_gro(f, n, out);
+	return ofl_gro(f, n, out, flags);
+}
+
+static unsigned int gro_of(uint8_t **fr, const size_t *lens, unsigned int n,
+			   struct ofl_gro_out *out, struct ofl_frame *f)
+{
+	return gro_flags(fr, lens, n, out, f, OFL_GRO_UDP);
 }
 
 static void test_gro_interleaved_flows_merge_only_consecutive_runs(void **s)
@@ -1119,7 +1145,7 @@ static void test_gro_limits_64_segments_and_64k(void **s)
 	free_all(fr, 8);
 }
 
-static void test_gro_passes_non_tcp_untouched(void **s)
+static void test_gro_without_udp_flag_passes_non_tcp_untouched(void **s)
 {
 	uint8_t arp[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2,
 			   0,	 0,    0,    0,	   1,	 0x08, 0x06};
@@ -1135,10 +1161,107 @@ static void test_gro_passes_non_tcp_untouched(void **s)
 	memcpy(keep, fr[0], lens[0]);
 	fr[2] = arp;
 	lens[2] = sizeof(arp);
-	assert_int_equal(gro_of(fr, lens, 3, out, f), 3);
+	/* in sequence: OFL_GRO_UDP would merge the two */
+	wr16(fr[1] + 18, rd16(fr[1] + 18) + 1);
+	udp4_fix(fr[1], lens[1]);
+	assert_int_equal(gro_flags(fr, lens, 3, out, f, 0), 3);
 	assert_memory_equal(fr[0], keep, lens[0]);
 	assert_int_equal(out[2].count, 1);
+	assert_int_equal(gro_flags(fr, lens, 3, out, f, OFL_GRO_UDP), 2);
+	assert_int_equal(out[0].count, 2);
 	free_all(fr, 2);
+}
+
+static void test_gro_udp_datagrams_coalesce_and_cut_back(void **s)
+{
+	/* 64-byte datagrams, as a UDP flood sends them; ids wrap */
+	struct spec u4 = {.udp = 1, .payload = 64 * 64, .gso = 64,
+			  .id = 0xffe0};
+	struct spec u4df = {.udp = 1, .payload = 30 * 1472 + 5,
+			    .gso = 1472, .df = 1, .id = 7};
+	struct spec u6 = {.udp = 1, .v6 = 1, .payload = 7 * 8000 - 1,
+			  .gso = 8000};
+	struct spec odd = {.udp = 1, .payload = 7 * 333 + 1, .gso = 333,
+			   .id = 100};
+
+	(void)s;
+	round_trip(&u4, 64);
+	round_trip(&u4df, 30);
+	round_trip(&u6, 7);
+	round_trip(&odd, 8);
+}
+
+static void test_gro_udp_refuses_what_it_cannot_reproduce(void **s)
+{
+	struct spec a = {.udp = 1, .payload = 3 * 500, .gso = 500, .id = 10,
+			 .df = 1};
+	struct ofl_gro_out out[8];
+	struct ofl_frame f[8];
+	uint8_t *fr[8], keep[600];
+	size_t lens[8];
+	unsigned int k;
+	static const struct {
+		size_t off;
+		uint8_t x;
+	} changes[] = {
+		{6, 1},	     /* source MAC */
+		{15, 4},     /* TOS */
+		{22, 1},     /* TTL */
+		{33, 1},     /* destination address */
+		{34 + 1, 1}, /* source port */
+		{34 + 3, 1}, /* destination port */
+		{19, 1},     /* id out of sequence, DF set: still refused */
+		{20, 0x40},  /* DF */
+	};
+
+	(void)s;
+	assert_int_equal(segments(&a, fr, lens, 8), 3);
+	assert_int_equal(gro_of(fr, lens, 3, out, f), 1);
+	free_all(fr, 3);
+	for (k = 0; k < sizeof(changes) / sizeof(*changes); k++) {
+		assert_int_equal(segments(&a, fr, lens, 8), 3);
+		fr[1][changes[k].off] ^= changes[k].x;
+		udp4_fix(fr[1], lens[1]);
+		(void)gro_of(fr, lens, 3, out, f);
+		if (out[0].count != 1)
+			fail_msg("change %u: first merged with second", k);
+		free_all(fr, 3);
+	}
+	/* a bad checksum: that datagram goes alone and unchanged */
+	assert_int_equal(segments(&a, fr, lens, 8), 3);
+	fr[1][100] ^= 1;
+	memcpy(keep, fr[1], lens[1]);
+	assert_int_equal(gro_of(fr, lens, 3, out, f), 3);
+	assert_memory_equal(fr[1], keep, lens[1]);
+	free_all(fr, 3);
+	/* no checksum (0, IPv4): goes alone, the kernel would not check it
+	 * and the segmented result would carry one */
+	assert_int_equal(segments(&a, fr, lens, 8), 3);
+	fr[0][34 + 6] = fr[0][34 + 7] = 0;
+	assert_int_equal(gro_of(fr, lens, 3, out, f), 2);
+	assert_int_equal(out[0].count, 1);
+	assert_int_equal(out[1].count, 2);
+	free_all(fr, 3);
+	/* a UDP length field shorter than the frame (padding) */
+	assert_int_equal(segments(&a, fr, lens, 8), 3);
+	wr16(fr[1] + 34 + 4, rd16(fr[1] + 34 + 4) - 2);
+	wr16(fr[1] + 16, rd16(fr[1] + 16) - 2);
+	lens[1] -= 2;
+	udp4_fix(fr[1], lens[1]);
+	lens[1] += 2;
+	assert_int_equal(gro_of(fr, lens, 3, out, f), 3);
+	free_all(fr, 3);
+	/* a longer datagram after a shorter one, and an empty one */
+	a.payload = 400;
+	assert_int_equal(segments(&a, fr, lens, 1), 1);
+	a.payload = 500;
+	a.id = 11;
+	assert_int_equal(segments(&a, fr + 1, lens + 1, 1), 1);
+	a.payload = 0;
+	a.id = 12;
+	assert_int_equal(segments(&a, fr + 2, lens + 2, 1), 1);
+	assert_int_equal(gro_of(fr, lens, 3, out, f), 3);
+	free_all(fr, 3);
 }
 
 int main(void)
@@ -1168,7 +1291,11 @@ int main(void)
 			test_gro_bad_checksum_segment_goes_alone_unchanged),
 		cmocka_unit_test(test_gro_refuses_what_it_cannot_reproduce),
 		cmocka_unit_test(test_gro_limits_64_segments_and_64k),
-		cmocka_unit_test(test_gro_passes_non_tcp_untouched),
+		cmocka_unit_test(
+			test_gro_without_udp_flag_passes_non_tcp_untouched),
+		cmocka_unit_test(test_gro_udp_datagrams_coalesce_and_cut_back),
+		cmocka_unit_test(
+			test_gro_udp_refuses_what_it_cannot_reproduce),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
