@@ -434,6 +434,14 @@ static int rx_run(struct tap *t, short revents)
 /* a reactor busy for SPILL_BUSY of a window of SPILL_WINDOW_NS spills */
 #define SPILL_WINDOW_NS 10000000
 #define SPILL_BUSY 0.8
+/*
+ * Adaptive spinning (see reactor_wait()): how long one spin lasts, how
+ * many of the last 8 spins must have caught something to go on, and how
+ * often a reactor that does not spin tries once.
+ */
+#define SPIN_NS 40000
+#define SPIN_KEEP 6
+#define SPIN_PROBE_NS 100000000
 
 /**
  * struct reactor - a relay thread of the process's tap stacks
@@ -443,6 +451,11 @@ static int rx_run(struct tap *t, short revents)
  * @slot:	its index in reactors[]
  * @thread:	the thread
  * @served:	stacks it serves (list by srv_next), its own
+ * @spinning:	whether it spins before it sleeps, its own
+ * @spin_hits:	outcomes of the last 8 spins (bit set: caught), its own
+ * @probed:	when it last spun without @spinning, its own
+ * @waits:	rounds in this window that found nothing ready at once
+ *		(it spun or slept), its own
  * @stacks:	stacks attached or being attached, under reactor_lock
  * @adds:	stacks to attach, linked by cmd_next, under reactor_lock
  * @dels:	stacks to detach, likewise
@@ -454,6 +467,10 @@ struct reactor {
 	unsigned int slot;
 	pthread_t thread;
 	struct tap *served;
+	int spinning;
+	uint8_t spin_hits;
+	uint64_t probed;
+	unsigned int waits;
 	unsigned int stacks;
 	struct tap *adds, *dels;
 	int stop;
@@ -728,6 +745,63 @@ static void reactor_spill(struct reactor *r)
 	pthread_mutex_unlock(&reactor_lock);
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/**
+ * reactor_wait() - the next events, spinning before sleeping when spinning
+ * has paid off lately
+ * @r:		reactor
+ * @ev:		room for REACTOR_EVENTS events
+ *
+ * A request/response exchange between two stacks of the process (or with
+ * a peer that answers quickly) has the reactor sleep between the request
+ * and the answer: each sleep costs a wake-up, the largest part of the
+ * latency.  Polling for up to SPIN_NS first catches the answer awake.
+ * Only a spin that found nothing ready at once counts: it goes on while
+ * SPIN_KEEP of the last 8 such spins caught something, and a reactor
+ * that does not spin tries once every SPIN_PROBE_NS.  A paced or idle
+ * flow's spins catch nothing and stop; a bulk flow never waits.  Never
+ * with one CPU, where spinning would only keep the other side from
+ * running.
+ *
+ * Return: what epoll_wait() returned.
+ */
+static int reactor_wait(struct reactor *r, struct epoll_event *ev)
+{
+	uint64_t now, end;
+	int n = epoll_wait(r->epfd, ev, REACTOR_EVENTS, 0);
+
+	if (n)
+		return n;
+	r->waits++;
+	if (reactors_max < 2)
+		return epoll_wait(r->epfd, ev, REACTOR_EVENTS, -1);
+	if (!r->spinning) {
+		now = mono_ns();
+		if (now - r->probed < SPIN_PROBE_NS)
+			return epoll_wait(r->epfd, ev, REACTOR_EVENTS, -1);
+		r->probed = now;
+	}
+	end = mono_ns() + SPIN_NS;
+	do
+		n = epoll_wait(r->epfd, ev, REACTOR_EVENTS, 0);
+	while (!n && mono_ns() < end);
+	if (r->spinning) {
+		r->spin_hits = (uint8_t)(r->spin_hits << 1 | !!n);
+		r->spinning = __builtin_popcount(r->spin_hits) >= SPIN_KEEP;
+	} else if (n) {
+		r->spinning = 1;
+		r->spin_hits = 0xff;
+	}
+	return n ? n : epoll_wait(r->epfd, ev, REACTOR_EVENTS, -1);
+}
+
 /*
  * The reactor: serve the stacks whose fds are ready, then the requests;
  * measure how busy it is over windows of SPILL_WINDOW_NS.
@@ -738,14 +812,14 @@ static void *reactor_main(void *arg)
 	struct epoll_event ev[REACTOR_EVENTS];
 	struct tap *serve[REACTOR_EVENTS];
 	uint64_t window = 0, busy = 0, woke, now;
-	struct timespec ts;
+	unsigned int rounds = 0, multi = 0;
 
 	for (;;) {
-		int n = epoll_wait(r->epfd, ev, REACTOR_EVENTS, -1), i, ns = 0;
+		int n = reactor_wait(r, ev), i, ns = 0;
 		int req = n < 0 && errno != EINTR;
 
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		woke = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		woke = mono_ns();
+		rounds++;
 		for (i = 0; i < n; i++) {
 			uintptr_t tag = (uintptr_t)ev[i].data.u64;
 			struct tap *t = (struct tap *)(tag & ~(uintptr_t)7);
@@ -765,21 +839,34 @@ static void *reactor_main(void *arg)
 			serve[i]->queued = 0;
 			tap_service(serve[i]);
 		}
+		multi += ns > 1;
 		if (req && reactor_requests(r))
 			return NULL;
 		if (reactors_max < 2)
 			continue;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		now = mono_ns();
 		busy += now - woke;
 		if (now - window < SPILL_WINDOW_NS)
 			continue;
-		if (busy > (uint64_t)(SPILL_BUSY * (double)(now - window)))
+		/*
+		 * Saturated: busy for most of the window, work waiting at
+		 * the end of nearly every round, and for several stacks at
+		 * once in a third of the rounds at least (a bulk flow: a half
+		 * and more), i.e. work another thread could take.
+		 * A request/response flow between two stacks keeps the
+		 * reactor as busy (busy time is wall time, and includes the
+		 * application's threads when they preempt the reactor on its
+		 * CPU), but its stacks have work in turn, never together:
+		 * a second reactor would only add a wake-up to each turn.
+		 */
+		if (busy > (uint64_t)(SPILL_BUSY * (double)(now - window)) &&
+		    r->waits * 10 < rounds && multi * 3 >= rounds)
 			reactor_spill(r);
 		for (struct tap *t = r->served; t; t = t->srv_next)
 			t->rounds = 0;
 		window = now;
 		busy = 0;
+		rounds = multi = r->waits = 0;
 	}
 }
 

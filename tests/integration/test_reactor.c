@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -24,8 +25,11 @@
 
 #include "helpers.h"
 
-/* Threads of this process named "vdestack-tap". */
-static int tap_threads(void)
+/*
+ * Threads of this process named "vdestack-tap"; with @running, how many of
+ * them are running (state R) rather than sleeping.
+ */
+static int tap_threads_in(int *running)
 {
 	DIR *d = opendir("/proc/self/task");
 	struct dirent *de;
@@ -40,12 +44,24 @@ static int tap_threads(void)
 		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
 			 de->d_name);
 		comm = read_file_str(path);
-		if (comm && !strcmp(comm, "vdestack-tap\n"))
+		if (comm && !strcmp(comm, "vdestack-tap\n")) {
 			n++;
+			free(comm);
+			snprintf(path, sizeof(path),
+				 "/proc/self/task/%s/stat", de->d_name);
+			comm = read_file_str(path);
+			if (running && comm && strstr(comm, ") R "))
+				(*running)++;
+		}
 		free(comm);
 	}
 	closedir(d);
 	return n;
+}
+
+static int tap_threads(void)
+{
+	return tap_threads_in(NULL);
 }
 
 static int cpus(void)
@@ -248,6 +264,66 @@ ISOLATED_TEST(test_reactor_new_stack_in_forked_child_works)
 	CHECK_NO_LEAK(before);
 }
 
+/* @n one-byte exchanges over TCP between the stacks of @p. */
+static void tcp_ping_pong(struct pair *p, int n)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons(7)};
+	int l, c, s, one = 1;
+	char x = 'x';
+
+	inet_pton(AF_INET, "10.0.0.2", &a.sin_addr);
+	l = vde_msocket(p->b, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	c = vde_msocket(p->a, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(l >= 0 && c >= 0);
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	CHECK_OK(bind(l, (struct sockaddr *)&a, sizeof(a)));
+	CHECK_OK(listen(l, 1));
+	CHECK_OK(connect(c, (struct sockaddr *)&a, sizeof(a)));
+	s = accept(l, NULL, NULL);
+	CHECK(s >= 0);
+	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	for (int i = 0; i < n; i++) {
+		CHECK_EQ(send(c, &x, 1, 0), 1);
+		CHECK_EQ(recv(s, &x, 1, 0), 1);
+		CHECK_EQ(send(s, &x, 1, 0), 1);
+		CHECK_EQ(recv(c, &x, 1, 0), 1);
+	}
+	close(s);
+	close(c);
+	close(l);
+}
+
+/*
+ * Request/response traffic makes the reactor spin briefly before it sleeps
+ * (the answer usually comes within microseconds); once the traffic stops
+ * it must sleep again, not poll on.
+ */
+ISOLATED_TEST(test_reactor_sleeps_once_traffic_stops)
+{
+	struct leak_snapshot before;
+	int running = 0, samples = 100;
+	struct pair p;
+
+	require_network();
+	leak_snapshot(&before);
+	pair_seqpacket(&p);
+	tcp_ping_pong(&p, 3000);
+	sleep_ms(50);
+	for (int i = 0; i < samples; i++) {
+		CHECK_EQ(tap_threads_in(&running), 1);
+		sleep_ms(2);
+	}
+	note("reactor seen running in %d of %d samples", running, samples);
+	/* a reactor polling on would be seen running in most of them */
+	CHECK(running <= samples / 10);
+	/* and it still wakes up for traffic */
+	tcp_ping_pong(&p, 10);
+	pair_free(&p);
+	CHECK_NO_LEAK(before);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +332,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(
 			test_reactor_delete_during_udp_flood_leaves_nothing),
 		cmocka_unit_test(test_reactor_new_stack_in_forked_child_works),
+		cmocka_unit_test(test_reactor_sleeps_once_traffic_stops),
 	};
 
 	helpers_init(argc, argv);
