@@ -4,6 +4,9 @@
  *
  * Fast path: in the process that created the stack, a request and its reply
  * travel on the control socket under @ctl_lock, held for one round trip.
+ * While vde_addstack() runs, the agent's HELLO may still be on its way: it
+ * is read first (vs_agent_hello_locked()), after the request is sent, so
+ * the agent finds the request as soon as it is ready.
  * Private path: in a fork()ed child (whose copy of @ctl_lock may be stuck
  * locked and whose replies must not be read by the parent), and for
  * commands (which answer whenever they finish), the request carries its
@@ -92,9 +95,15 @@ int vs_agent_sockets(struct vdestack *s, const int *args, unsigned int want,
 	pthread_mutex_lock(&s->ctl_lock);
 	len = vs_fd_send(s->ctl, &req, sizeof(req), &count, sizeof(count),
 			 NULL, 0);
-	if (len >= 0)
+	if (len >= 0) {
+		ret = vs_agent_hello_locked(s, msg, msglen);
+		if (ret < 0) {
+			pthread_mutex_unlock(&s->ctl_lock);
+			return ret;
+		}
 		len = vs_fd_recv(s->ctl, &r, sizeof(r), fds, &n,
 				 VS_SOCKET_BATCH_MAX);
+	}
 	pthread_mutex_unlock(&s->ctl_lock);
 	if (len == -EMSGSIZE) {
 		snprintf(msg, msglen,
@@ -161,9 +170,16 @@ int vs_agent_call(struct vdestack *s, int op, const int *args,
 				 strerror((int)-n));
 			return (int)n;
 		}
-		r = read_reply(s->ctl, op, rfd, msg, msglen);
+		r = vs_agent_hello_locked(s, msg, msglen);
+		if (r == 0)
+			r = read_reply(s->ctl, op, rfd, msg, msglen);
 		pthread_mutex_unlock(&s->ctl_lock);
 		return r;
+	}
+	if (getpid() == s->owner) {
+		r = vs_agent_hello(s, msg, msglen);
+		if (r < 0)
+			return r;
 	}
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {

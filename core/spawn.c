@@ -265,9 +265,59 @@ static const char *hint(int err)
 }
 
 /**
+ * vs_agent_hello_locked() - read the agent's HELLO if it is still pending
+ * @s:		stack, @ctl_lock held
+ * @msg, @msglen: reason of a failure
+ *
+ * Requests may be sent before: the agent reads them once it is ready, and
+ * answers them after its HELLO.
+ *
+ * Return: 0, or -errno (the agent failed to set itself up, or died).
+ */
+int vs_agent_hello_locked(struct vdestack *s, char *msg, size_t msglen)
+{
+	struct vs_reply hello;
+	unsigned int nfds;
+	ssize_t n;
+
+	if (!s->hello_pending)
+		return 0;
+	s->hello_pending = false;
+	n = vs_fd_recv(s->ctl, &hello, sizeof(hello), NULL, &nfds, 0);
+	if (n != (ssize_t)sizeof(hello) || hello.magic != VS_AGENT_MAGIC ||
+	    hello.op != VS_OP_HELLO) {
+		s->hello_err = n < 0 ? (int)n : -EPROTO;
+		snprintf(s->hello_msg, sizeof(s->hello_msg),
+			 "the agent %s/vdestack-agent died before it was "
+			 "ready", vs_libexec_dir());
+	} else if (hello.ret < 0) {
+		hello.msg[sizeof(hello.msg) - 1] = '\0';
+		s->hello_err = hello.ret;
+		snprintf(s->hello_msg, sizeof(s->hello_msg), "%s", hello.msg);
+	}
+	if (s->hello_err)
+		snprintf(msg, msglen, "%s", s->hello_msg);
+	return s->hello_err;
+}
+
+/* vs_agent_hello_locked(), taking @ctl_lock. */
+int vs_agent_hello(struct vdestack *s, char *msg, size_t msglen)
+{
+	int r;
+
+	pthread_mutex_lock(&s->ctl_lock);
+	r = vs_agent_hello_locked(s, msg, msglen);
+	pthread_mutex_unlock(&s->ctl_lock);
+	return r;
+}
+
+/**
  * vs_agent_spawn() - create the namespaces and start the agent
  * @s:		stack; on success @s->ctl, @s->agent_pid, @s->agent_pidfd set
  * @msg, @msglen: reason of a failure
+ *
+ * The agent's HELLO is left for vs_agent_hello_locked(): the caller works
+ * on while the agent sets itself up.
  *
  * Context: any thread; blocks all signals of the calling thread briefly.
  * Return: 0, or -errno; nothing is left behind on failure.
@@ -275,17 +325,14 @@ static const char *hint(int err)
 int vs_agent_spawn(struct vdestack *s, char *msg, size_t msglen)
 {
 	struct spawn_arg a = { .err = 0 };
-	struct vs_reply hello;
 	sigset_t all, old;
 	siginfo_t si;
 	int epipe[2];
 	char fwhat[60];
 	bool forked;
 	int sv[2], pidfd = -1, r;
-	unsigned int nfds;
 	void *stk;
 	pid_t pid;
-	ssize_t n;
 
 	if ((size_t)snprintf(a.path, sizeof(a.path), "%s/vdestack-agent",
 			     vs_libexec_dir()) >= sizeof(a.path) ||
@@ -365,24 +412,12 @@ int vs_agent_spawn(struct vdestack *s, char *msg, size_t msglen)
 			 strerror(a.err));
 		goto out_reap;
 	}
-
-	n = vs_fd_recv(sv[0], &hello, sizeof(hello), NULL, &nfds, 0);
-	if (n != (ssize_t)sizeof(hello) || hello.magic != VS_AGENT_MAGIC ||
-	    hello.op != VS_OP_HELLO) {
-		r = n < 0 ? (int)n : -EPROTO;
-		snprintf(msg, msglen, "the agent %s died before it was ready",
-			 a.path);
-		goto out_reap;
-	}
-	if (hello.ret < 0) {
-		r = hello.ret;
-		hello.msg[sizeof(hello.msg) - 1] = '\0';
-		snprintf(msg, msglen, "%s", hello.msg);
-		goto out_reap;
-	}
+	/* the agent starts up while the caller goes on: its HELLO is read
+	 * before the first reply (vs_agent_hello_locked()) */
 	s->ctl = sv[0];
 	s->agent_pid = pid;
 	s->agent_pidfd = pidfd;
+	s->hello_pending = true;
 	return 0;
 
 out_reap:

@@ -307,6 +307,10 @@ static struct vdestack *stack_create(const char *vdenet, const char *ifname,
 	s->be = be;
 	snprintf(s->ifname, sizeof(s->ifname), "%s", ifname);
 
+	/* the agent sets itself up while the network is opened */
+	r = vs_agent_spawn(s, msg, sizeof(msg));
+	if (r < 0)
+		goto out_free;
 	if (be && !claims) {
 		errno = 0;
 		/* the network is opened on the host, not in a default stack */
@@ -318,12 +322,9 @@ static struct vdestack *stack_create(const char *vdenet, const char *ifname,
 			snprintf(msg, sizeof(msg),
 				 "cannot open VDE network '%.128s': %s", vdenet,
 				 strerror(-r));
-			goto out_free;
+			goto out_agent;
 		}
 	}
-	r = vs_agent_spawn(s, msg, sizeof(msg));
-	if (r < 0)
-		goto out_conn;
 	if (be) {
 		char reason[VDESTACK_REASON_MAX] = "";
 		struct vdestack_backend_args args = {
@@ -339,11 +340,23 @@ static struct vdestack *stack_create(const char *vdenet, const char *ifname,
 		};
 
 		r = be->create(&args, &s->be_priv);
+		if (r < 0 && s->hello_err) {
+			/* the agent failed to start: that is the reason */
+			r = s->hello_err;
+			snprintf(msg, sizeof(msg), "%s", s->hello_msg);
+			goto out_agent;
+		}
 		if (r < 0) {
 			snprintf(msg, sizeof(msg), "backend %s: %s", be->name,
 				 reason[0] ? reason : strerror(-r));
 			goto out_agent;
 		}
+	}
+	r = vs_agent_hello(s, msg, sizeof(msg));
+	if (r < 0) {
+		if (be)
+			be->destroy(s->be_priv);
+		goto out_agent;
 	}
 	vs_debug("stack %p: agent %d, backend %s, interface %s", (void *)s,
 		 s->agent_pid, be ? be->name : "none", s->ifname);
@@ -352,7 +365,6 @@ static struct vdestack *stack_create(const char *vdenet, const char *ifname,
 out_agent:
 	agent_stop(s);
 	close(s->ctl);
-out_conn:
 	if (s->conn)
 		vde_close(s->conn);
 out_free:

@@ -30,6 +30,10 @@ struct vdeconn;
  * @ctl:	control socket to the agent
  * @agent_pid:	the agent, a child of the process that created the stack
  * @agent_pidfd: pidfd of the agent
+ * @hello_pending: the agent's HELLO is not read yet (vs_agent_hello()),
+ *		under @ctl_lock; only while vde_addstack() runs
+ * @hello_err:	why the agent could not start (HELLO's error), or 0
+ * @hello_msg:	its message
  * @owner:	getpid() of the creating process (fork detection)
  * @conn:	libvdeplug connection, or NULL
  * @be:		backend descriptor, or NULL for a stack without network
@@ -47,6 +51,9 @@ struct vdestack {
 	int ctl;
 	pid_t agent_pid;
 	int agent_pidfd;
+	bool hello_pending;
+	int hello_err;
+	char hello_msg[128];
 	pid_t owner;
 	struct vdeconn *conn;
 	const struct vdestack_backend *be;
@@ -72,6 +79,8 @@ const char *vs_backend_dir(void);
 
 /* spawn.c */
 int vs_agent_spawn(struct vdestack *s, char *msg, size_t msglen);
+int vs_agent_hello_locked(struct vdestack *s, char *msg, size_t msglen);
+int vs_agent_hello(struct vdestack *s, char *msg, size_t msglen);
 
 /* agent.c (library side of the protocol) */
 int vs_agent_sockets(struct vdestack *s, const int *args, unsigned int want,
