@@ -260,8 +260,15 @@ int relay_thread_stop(int stopfd, pthread_t thread)
  * the first ENOTCONN/EDESTADDRREQ (send_many() hands exactly those to
  * vde_send()), but disconnects it on a 0-byte receive: receiving stays
  * with the plugin.  Its ptp plugin is one AF_UNIX datagram socket bound
- * to PATH (the first end) or PATH+ (the second), recv() on it, and
- * sendto() to the other name: the peer follows from getsockname().
+ * to PATH (the first end) or PATH+ (the second), recv() on it, and sends
+ * to the other name: the peer follows from getsockname().  (The plugin
+ * connects the socket to the peer on its first send and stays connected;
+ * the relay sends to the name every time instead, although each send
+ * then looks the name up, a seventh of the relay's time in a TCP flow: a
+ * socket connected to a peer that has gone away refuses every other
+ * sender, and the peer's successor under the same name could not open
+ * its end until this one had sent again.
+ * test_ptp_peer_that_comes_back_is_reached_again.)
  * Anything else, or a fd that is not what the plugin would have made,
  * goes through vde_send()/vde_recv().
  *

@@ -214,6 +214,37 @@ ISOLATED_TABLE_TEST(test_transport, struct transport_case)
 	net_close(&n);
 }
 
+/*
+ * The ptp:// relay connects its socket to the peer's (no name lookup per
+ * frame); a peer that goes away and comes back under the same name must be
+ * reached again, from both ends.
+ */
+ISOLATED_TEST(test_ptp_peer_that_comes_back_is_reached_again)
+{
+	struct leak_snapshot before;
+	struct vdestack *a, *b;
+	struct net n;
+
+	net_open(&n, NET_PTP);
+	leak_snapshot(&before);
+	a = addstack(n.ua, NULL);
+	CHECK_MSG(a, "vde_addstack(%s): %m", n.ua);
+	CHECK_EQ(stack_up(a, "10.0.0.1/24"), 0);
+	for (int round = 0; round < 3; round++) {
+		b = addstack(n.ua, NULL);
+		CHECK_MSG(b, "round %d: vde_addstack(%s): %m", round, n.ua);
+		CHECK_EQ(stack_up(b, "10.0.0.2/24"), 0);
+		/* the new peer has a new MAC: it speaks first, so that the
+		 * other end learns it from its ARP request */
+		CHECK_EQ(tcp_transfer(a, "10.0.0.1", b, MB, 30), MB);
+		CHECK_EQ(tcp_transfer(b, "10.0.0.2", a, MB, 30), MB);
+		vde_delstack(b);
+	}
+	vde_delstack(a);
+	CHECK_NO_LEAK(before);
+	net_close(&n);
+}
+
 ISOLATED_TEST(test_three_stacks_on_one_switch_reach_each_other)
 {
 	struct vdestack *s[3];
@@ -242,6 +273,7 @@ ISOLATED_TEST(test_three_stacks_on_one_switch_reach_each_other)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ptp_peer_that_comes_back_is_reached_again),
 		cmocka_unit_test(
 			test_three_stacks_on_one_switch_reach_each_other),
 	};
