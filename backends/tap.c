@@ -293,7 +293,9 @@ static int rx_recv(struct tap *t, short revents, int *eof, unsigned int *n,
 			t->frames[(*n)++].len = len;
 		}
 		*slot += (unsigned int)r;
-		return 1;
+		/* fewer than asked for: recvmmsg() stopped at an empty
+		 * queue, and asking again would only say EAGAIN */
+		return (unsigned int)r == room;
 	}
 	for (i = 0; i < room; i++) {
 		ssize_t len;
