@@ -363,6 +363,13 @@ static struct vdestack *stack_create(const char *vdenet, const char *ifname,
 	return s;
 
 out_agent:
+	if (s->hello_pending) {
+		/* not killed half-started (a sanitizer's runtime, say, would
+		 * leave its temporary files behind): it is ready at once */
+		char ignored[128];
+
+		vs_agent_hello(s, ignored, sizeof(ignored));
+	}
 	agent_stop(s);
 	close(s->ctl);
 	if (s->conn)
