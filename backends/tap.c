@@ -422,10 +422,12 @@ static int rx_run(struct tap *t, short revents)
  * served by one reactor at a time, and a new one by the first: frames from
  * one stack to another of the same process cross the wire and are taken
  * off it by the same thread without a wake-up in between, and an idle
- * stack costs no thread.  A reactor busy for most of a window (a bulk flow
- * between two stacks needs more than one CPU: a frame is copied four
+ * stack costs no thread.  A saturated reactor (see reactor_main(): a bulk
+ * flow between two stacks needs more than one CPU, a frame is copied four
  * times between TAP, wire and TAP) hands its busiest stack to another
- * reactor, up to one per CPU.  A reactor runs while it has stacks; the
+ * reactor, up to one per CPU; one with nothing to do spins briefly before
+ * it sleeps while that pays off (reactor_wait()).  A reactor runs while it
+ * has stacks; the
  * last destroy() joins it.  Stacks are attached and detached through
  * requests the reactor answers (reactor_lock, reactor_done), so that only
  * the reactor serving a stack ever touches its relay state, the epoll set
