@@ -664,10 +664,17 @@ static void *reactor_main(void *arg);
 
 /**
  * reactor_start() - a new reactor in a free slot, its thread running
- * Return: it, or NULL with errno (EAGAIN: no free slot).
+ * @first:	a stack to serve from the start, or NULL
+ *
+ * @first is watched before the thread exists, so it needs no request (and
+ * its creator no round trip to the thread): the common case of a process
+ * with one stack at a time.
+ *
+ * Return: it, or NULL with errno (EAGAIN: no free slot; what epoll said
+ * of @first's fds).
  * Context: reactor_lock held.
  */
-static struct reactor *reactor_start(void)
+static struct reactor *reactor_start(struct tap *first)
 {
 	struct epoll_event e = {.events = EPOLLIN, .data.u64 = 0};
 	struct reactor *r;
@@ -690,6 +697,15 @@ static struct reactor *reactor_start(void)
 	if (r->epfd < 0 || r->wakefd < 0 ||
 	    epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->wakefd, &e) < 0)
 		goto fail;
+	if (first) {
+		r->stacks = 1;
+		r->served = first;
+		first->srv_next = NULL;
+		first->r = r;
+		errno = -tap_watch(first);
+		if (errno)
+			goto fail; /* closing epfd forgets what was watched */
+	}
 	errno = -relay_thread_start(&r->thread, reactor_main, r,
 				    "vdestack-tap");
 	if (!errno) {
@@ -697,6 +713,8 @@ static struct reactor *reactor_start(void)
 		return r;
 	}
 fail:
+	if (first)
+		memset(first->reg, 0, sizeof(first->reg));
 	err = errno;
 	if (r->epfd >= 0)
 		close(r->epfd);
@@ -735,7 +753,7 @@ static void reactor_spill(struct reactor *r)
 		    (!to || reactors[i]->stacks < to->stacks))
 			to = reactors[i];
 	if (!to || to->stacks)
-		to = reactor_start() ?: to;
+		to = reactor_start(NULL) ?: to;
 	if (to) {
 		tap_unwatch(busiest);
 		r->stacks--;
@@ -941,8 +959,9 @@ static int reactor_attach(struct tap *t)
 		if (!r && reactors[i])
 			r = reactors[i];
 	}
-	if (!r && !(r = reactor_start())) {
-		ret = -errno;
+	if (!r) {
+		r = reactor_start(t);
+		ret = r ? 0 : -errno;
 		pthread_mutex_unlock(&reactor_lock);
 		return ret;
 	}
