@@ -38,6 +38,7 @@ static const size_t tcp_sizes[] = {1, 1447, 65537, 10 * MB + 3};
 
 struct net {
 	struct vdestack *a, *b;
+	char *url[2]; /* net_up_seqpacket()'s, freed by net_down() */
 	int v6;
 #if HAVE_EXTENSIONS
 	struct vde_stack_stats before[2];
@@ -59,6 +60,7 @@ static void net_up(struct net *n, const char *ua, const char *ub, int v6,
 		   int mtu)
 {
 	n->v6 = v6;
+	n->url[0] = n->url[1] = NULL;
 	n->a = addstack(ua, NULL);
 	CHECK_MSG(n->a, "vde_addstack(%s): %m", ua);
 	n->b = addstack(ub, NULL);
@@ -100,10 +102,26 @@ static void check_no_drops(struct net *n)
 #endif
 }
 
+/* net_up() on the two ends of a new seqpacket wire. */
+static void net_up_seqpacket(struct net *n, int v6, int mtu)
+{
+	char *url[2];
+	int w[2];
+
+	CHECK_OK(wire_pair(w));
+	url[0] = seqpacket_url(w[0]);
+	url[1] = seqpacket_url(w[1]);
+	net_up(n, url[0], url[1], v6, mtu);
+	n->url[0] = url[0];
+	n->url[1] = url[1];
+}
+
 static void net_down(struct net *n)
 {
 	vde_delstack(n->a);
 	vde_delstack(n->b);
+	free(n->url[0]);
+	free(n->url[1]);
 }
 
 /* Every size of tcp_sizes[] A -> B, then the largest B -> A. */
@@ -124,19 +142,12 @@ static void tcp_sizes_both_ways(struct net *n, size_t max)
 static void tcp_on_seqpacket(int v6, int mtu)
 {
 	struct net n;
-	int w[2];
-	char *u0, *u1;
 
 	require_network();
-	CHECK_OK(wire_pair(w));
-	u0 = seqpacket_url(w[0]);
-	u1 = seqpacket_url(w[1]);
-	net_up(&n, u0, u1, v6, mtu);
+	net_up_seqpacket(&n, v6, mtu);
 	tcp_sizes_both_ways(&n, 10 * MB + 3);
 	check_no_drops(&n);
 	net_down(&n);
-	free(u0);
-	free(u1);
 }
 
 ISOLATED_TEST_T(test_offload_tcp_ipv4_odd_sizes_mtu_1500, 110)
@@ -231,14 +242,10 @@ ISOLATED_TEST_T(test_offload_tcp_both_directions_at_once, 110)
 	struct xfer x[4];
 	pthread_t th[4];
 	struct net n;
-	int w[2], i;
-	char *u0, *u1;
+	int i;
 
 	require_network();
-	CHECK_OK(wire_pair(w));
-	u0 = seqpacket_url(w[0]);
-	u1 = seqpacket_url(w[1]);
-	net_up(&n, u0, u1, 0, 1500);
+	net_up_seqpacket(&n, 0, 1500);
 	CHECK_EQ(stack_up(n.a, "fd00::1/64"), 0);
 	CHECK_EQ(stack_up(n.b, "fd00::2/64"), 0);
 	snapshot(&n);
@@ -254,8 +261,6 @@ ISOLATED_TEST_T(test_offload_tcp_both_directions_at_once, 110)
 	}
 	check_no_drops(&n);
 	net_down(&n);
-	free(u0);
-	free(u1);
 }
 
 /* ----------------------------------------------------------------- UDP */
@@ -310,15 +315,11 @@ static void udp_sizes(int v6, int mtu)
 				       1473, 4000,  8000, 8952, 8972,
 				       8973, 30001, 65000};
 	struct net n;
-	int w[2], snd, rcv;
-	char *u0, *u1;
+	int snd, rcv;
 	size_t i;
 
 	require_network();
-	CHECK_OK(wire_pair(w));
-	u0 = seqpacket_url(w[0]);
-	u1 = seqpacket_url(w[1]);
-	net_up(&n, u0, u1, v6, mtu);
+	net_up_seqpacket(&n, v6, mtu);
 	udp_socks(&n, &snd, &rcv);
 	for (i = 0; i < sizeof(sizes) / sizeof(*sizes); i++)
 		udp_one(snd, rcv, sizes[i], sizes[i] * 7 + (uint64_t)mtu);
@@ -326,8 +327,6 @@ static void udp_sizes(int v6, int mtu)
 	close(rcv);
 	check_no_drops(&n);
 	net_down(&n);
-	free(u0);
-	free(u1);
 }
 
 ISOLATED_TEST(test_offload_udp_datagram_sizes_mtu_9000)
@@ -351,15 +350,11 @@ static void udp_gso(int v6, int mtu, int seg)
 	static unsigned char out[65000], in[65536];
 	const size_t total = 40 * (size_t)seg + 123;
 	struct net n;
-	int w[2], snd, rcv;
-	char *u0, *u1;
+	int snd, rcv;
 	size_t off;
 
 	require_network();
-	CHECK_OK(wire_pair(w));
-	u0 = seqpacket_url(w[0]);
-	u1 = seqpacket_url(w[1]);
-	net_up(&n, u0, u1, v6, mtu);
+	net_up_seqpacket(&n, v6, mtu);
 	udp_socks(&n, &snd, &rcv);
 	if (setsockopt(snd, SOL_UDP, UDP_SEGMENT, &seg, sizeof(seg)) < 0)
 		test_skip("UDP_SEGMENT: %m");
@@ -381,8 +376,6 @@ static void udp_gso(int v6, int mtu, int seg)
 	close(rcv);
 	check_no_drops(&n);
 	net_down(&n);
-	free(u0);
-	free(u1);
 }
 
 ISOLATED_TEST(test_offload_udp_segment_is_cut_into_datagrams)
@@ -416,14 +409,10 @@ static void udp_coalesced(int v6)
 	const size_t total = sizeof(out);
 	size_t off, biggest = 0;
 	struct net n;
-	int w[2], snd, rcv, pk;
-	char *u0, *u1;
+	int snd, rcv, pk;
 	ssize_t r;
 
-	CHECK_OK(wire_pair(w));
-	u0 = seqpacket_url(w[0]);
-	u1 = seqpacket_url(w[1]);
-	net_up(&n, u0, u1, v6, 1500);
+	net_up_seqpacket(&n, v6, 1500);
 	pk = vde_msocket(n.b, AF_PACKET,
 			 SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
 			 htons(v6 ? ETH_P_IPV6 : ETH_P_IP));
@@ -451,8 +440,6 @@ static void udp_coalesced(int v6)
 	close(rcv);
 	check_no_drops(&n);
 	net_down(&n);
-	free(u0);
-	free(u1);
 }
 
 ISOLATED_TEST(test_offload_udp_burst_reaches_stack_coalesced)
