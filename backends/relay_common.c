@@ -166,6 +166,18 @@ int relay_set_mtu(const struct relay_watch *w, const char *ifname,
 	return if_ioctl(w, ifname, SIOCSIFMTU, &ifr);
 }
 
+int relay_create_mtu(const struct relay_watch *w,
+		     const struct vdestack_backend_args *a)
+{
+	int r = a->mtu ? relay_set_mtu(w, a->ifname, a->mtu) : 0;
+
+	if (r < 0)
+		snprintf(a->reason, VDESTACK_REASON_MAX,
+			 "cannot set MTU %u on %s: %s", a->mtu, a->ifname,
+			 strerror(-r));
+	return r;
+}
+
 int relay_set_txqlen(const struct relay_watch *w, const char *ifname,
 		     unsigned int qlen)
 {

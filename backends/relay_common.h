@@ -166,6 +166,15 @@ int relay_set_mtu(const struct relay_watch *w, const char *ifname,
 		  unsigned int mtu);
 
 /**
+ * relay_create_mtu() - the MTU create() was asked for, if any
+ * @w:	watch (its @ifsock)
+ * @a:	create() arguments (@mtu, @ifname); a->reason says why on failure
+ * Return: 0 or -errno.
+ */
+int relay_create_mtu(const struct relay_watch *w,
+		     const struct vdestack_backend_args *a);
+
+/**
  * relay_set_txqlen() - SIOCSIFTXQLEN on the stack's interface
  * @w:		watch (its @ifsock)
  * @ifname:	the interface

@@ -1094,15 +1094,9 @@ static int tap_create(const struct vdestack_backend_args *a, void **priv)
 	}
 	set_queues(t, a->ifname, a->svc);
 	set_wire_sndbuf(t);
-	if (a->mtu) {
-		r = relay_set_mtu(&t->watch, a->ifname, a->mtu);
-		if (r < 0) {
-			snprintf(a->reason, VDESTACK_REASON_MAX,
-				 "cannot set MTU %u on %s: %s", a->mtu,
-				 a->ifname, strerror(-r));
-			goto out_tap;
-		}
-	}
+	r = relay_create_mtu(&t->watch, a);
+	if (r < 0)
+		goto out_tap;
 
 	r = reactor_attach(t);
 	if (r < 0) {

@@ -1389,15 +1389,9 @@ static int vh_create(const struct vdestack_backend_args *a, void **priv)
 	if (r < 0)
 		a->svc->log("vhost-net: txqueuelen of %s: %s", a->ifname,
 			    strerror(-r));
-	if (a->mtu) {
-		r = relay_set_mtu(&h->watch, a->ifname, a->mtu);
-		if (r < 0) {
-			snprintf(a->reason, VDESTACK_REASON_MAX,
-				 "cannot set MTU %u on %s: %s", a->mtu,
-				 a->ifname, strerror(-r));
-			goto fail;
-		}
-	}
+	r = relay_create_mtu(&h->watch, a);
+	if (r < 0)
+		goto fail;
 	/* the TAP becomes the worker's socket for both queues */
 	be.fd = h->tapfd;
 	for (be.index = 0; be.index < 2; be.index++) {
