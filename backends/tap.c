@@ -748,12 +748,14 @@ static void reactor_spill(struct reactor *r)
 		pthread_mutex_unlock(&reactor_lock);
 		return;
 	}
-	for (i = 0; i < reactors_max; i++)
-		if (reactors[i] && reactors[i] != r && !reactors[i]->stop &&
-		    (!to || reactors[i]->stacks < to->stacks))
-			to = reactors[i];
-	if (!to || to->stacks)
-		to = reactor_start(NULL) ?: to;
+	/* a new reactor while there is room, else the least busy */
+	to = reactor_start(NULL);
+	if (!to)
+		for (i = 0; i < reactors_max; i++)
+			if (reactors[i] && reactors[i] != r &&
+			    !reactors[i]->stop &&
+			    (!to || reactors[i]->stacks < to->stacks))
+				to = reactors[i];
 	if (to) {
 		tap_unwatch(busiest);
 		r->stacks--;
@@ -797,13 +799,15 @@ static uint64_t mono_ns(void)
 static int reactor_wait(struct reactor *r, struct epoll_event *ev)
 {
 	uint64_t now, end;
-	int n = epoll_wait(r->epfd, ev, REACTOR_EVENTS, 0);
+	int n;
 
+	/* one CPU: no spinning, no spilling, no need to look first */
+	if (reactors_max < 2)
+		return epoll_wait(r->epfd, ev, REACTOR_EVENTS, -1);
+	n = epoll_wait(r->epfd, ev, REACTOR_EVENTS, 0);
 	if (n)
 		return n;
 	r->waits++;
-	if (reactors_max < 2)
-		return epoll_wait(r->epfd, ev, REACTOR_EVENTS, -1);
 	if (!r->spinning) {
 		now = mono_ns();
 		if (now - r->probed < SPIN_PROBE_NS)
@@ -833,15 +837,17 @@ static void *reactor_main(void *arg)
 	struct reactor *r = arg;
 	struct epoll_event ev[REACTOR_EVENTS];
 	struct tap *serve[REACTOR_EVENTS];
-	uint64_t window = 0, busy = 0, woke, now;
+	uint64_t window = 0, busy = 0, woke = 0, now;
 	unsigned int rounds = 0, multi = 0;
 
 	for (;;) {
 		int n = reactor_wait(r, ev), i, ns = 0;
 		int req = n < 0 && errno != EINTR;
 
-		woke = mono_ns();
-		rounds++;
+		if (reactors_max >= 2) {
+			woke = mono_ns();
+			rounds++;
+		}
 		for (i = 0; i < n; i++) {
 			uintptr_t tag = (uintptr_t)ev[i].data.u64;
 			struct tap *t = (struct tap *)(tag & ~(uintptr_t)7);
