@@ -6,7 +6,9 @@
  * travel on the control socket under @ctl_lock, held for one round trip.
  * While vde_addstack() runs, the agent's HELLO may still be on its way: it
  * is read first (vs_agent_hello_locked()), after the request is sent, so
- * the agent finds the request as soon as it is ready.
+ * the agent finds the request as soon as it is ready.  A private reply
+ * cannot be taken for it, so the private path leaves it on the control
+ * socket (vde_addstack() reads it before it returns).
  * Private path: in a fork()ed child (whose copy of @ctl_lock may be stuck
  * locked and whose replies must not be read by the parent), and for
  * commands (which answer whenever they finish), the request carries its
@@ -175,11 +177,6 @@ int vs_agent_call(struct vdestack *s, int op, const int *args,
 			r = read_reply(s->ctl, op, rfd, msg, msglen);
 		pthread_mutex_unlock(&s->ctl_lock);
 		return r;
-	}
-	if (getpid() == s->owner) {
-		r = vs_agent_hello(s, msg, msglen);
-		if (r < 0)
-			return r;
 	}
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
