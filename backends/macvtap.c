@@ -1577,4 +1577,5 @@ const struct vdestack_backend vdestack_backend = {
 	.create = mvt_create,
 	.destroy = mvt_destroy,
 	.stats = mvt_stats,
+	.prefetch = relay_prefetch,
 };

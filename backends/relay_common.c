@@ -53,6 +53,13 @@ int relay_probe_tun(char *reason, size_t len)
 	return 0;
 }
 
+const struct vdestack_fd_request relay_prefetch[] = {
+	{VDESTACK_FD_TUN, 0, 0},
+	{AF_INET, SOCK_DGRAM, 0},
+	{AF_NETLINK, SOCK_RAW, NETLINK_ROUTE},
+	{0, 0, 0},
+};
+
 int relay_tap_open(const struct vdestack_backend_args *a)
 {
 	struct ifreq ifr;

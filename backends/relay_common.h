@@ -79,6 +79,12 @@ int relay_stats(struct relay_counters *c, struct vde_stack_stats *st);
  */
 int relay_probe_tun(char *reason, size_t len);
 
+/*
+ * relay_prefetch - the descriptors relay_tap_open() and relay_watch_open()
+ * ask for, as a backend's prefetch list: they come with the namespace.
+ */
+extern const struct vdestack_fd_request relay_prefetch[];
+
 /**
  * relay_tap_open() - the stack's TAP, with a virtio-net header, persistent
  * @a:	create() arguments (the stack, the interface name)

@@ -1154,4 +1154,5 @@ const struct vdestack_backend vdestack_backend = {
 	.create = tap_create,
 	.destroy = tap_destroy,
 	.stats = tap_stats,
+	.prefetch = relay_prefetch,
 };

@@ -1479,4 +1479,5 @@ const struct vdestack_backend vdestack_backend = {
 	.create = vh_create,
 	.destroy = vh_destroy,
 	.stats = vh_stats,
+	.prefetch = relay_prefetch,
 };

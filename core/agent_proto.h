@@ -6,7 +6,10 @@
  * One SOCK_SEQPACKET socket per stack; the agent has it as fd
  * VS_AGENT_CTL_FD.  Every request is one message: struct vs_req, then an
  * op-specific payload, with fds attached by SCM_RIGHTS.  Every reply is one
- * message: struct vs_reply with at most one fd attached.
+ * message: struct vs_reply with at most one fd attached (VS_OP_SOCKETS:
+ * several).  When the stack's backend declares a prefetch list, the first
+ * message on the socket comes from the spawning child before its execve()
+ * (VS_OP_PREFETCH), then the agent's HELLO.
  *
  * Replies go back on the control socket, unless the request carries a
  * reply socket as its first fd: then the reply goes there.  The library
@@ -37,6 +40,9 @@ enum vs_op {
 	VS_OP_CMD,	 /* payload: packed commands; fds: reply, 0, 1, 2 */
 	VS_OP_SOCKETS,	 /* arg[0..2] as SOCKET; payload: uint32_t count;
 			  * reply: ret = n made (>= 1), n fds */
+	VS_OP_PREFETCH,	 /* spawning child -> library, once, before the
+			  * HELLO: ret = mask of the backend's prefetch
+			  * entries made, their fds in order */
 };
 
 /* most sockets one VS_OP_SOCKETS reply carries */

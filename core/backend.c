@@ -206,6 +206,15 @@ static int check_descriptor(const struct vdestack_backend *be, const char *name,
 			 (size_t)BE_MIN_SIZE);
 		return -ELIBBAD;
 	}
+	if (symsize && be->size > symsize) {
+		snprintf(msg, msglen,
+			 "backend %s: %s: descriptor size field is %u, but "
+			 "the %s symbol is %zu bytes (set .size = "
+			 "sizeof(struct vdestack_backend))",
+			 name, path, be->size, VDESTACK_BACKEND_SYMBOL,
+			 symsize);
+		return -ELIBBAD;
+	}
 	if (!be->name) {
 		snprintf(msg, msglen,
 			 "backend %s: %s: descriptor has no name (it must be "
@@ -465,6 +474,31 @@ static int load_locked(const char *dir, const char *name, struct plugin **out,
 		vs_debug("%s", p->msg);
 	*out = p;
 	return 0;
+}
+
+/**
+ * vs_backend_prefetch() - the descriptors @be's create() will ask for
+ * @be:		a loaded (validated) descriptor
+ * @req:	receives at most VDESTACK_PREFETCH_MAX requests
+ *
+ * Entries after the first with a domain of 0 and fields a descriptor's
+ * @size does not reach are not read.
+ *
+ * Return: the number of requests.
+ */
+unsigned int vs_backend_prefetch(const struct vdestack_backend *be,
+				 struct vdestack_fd_request *req)
+{
+	const struct vdestack_fd_request *l;
+	unsigned int n = 0;
+
+	if (be->size <
+	    offsetof(struct vdestack_backend, prefetch) + sizeof(be->prefetch))
+		return 0;
+	for (l = be->prefetch; l && l[n].domain && n < VDESTACK_PREFETCH_MAX;
+	     n++)
+		req[n] = l[n];
+	return n;
 }
 
 /**

@@ -59,6 +59,16 @@ struct spawn_arg {
 	char path[4096];
 	char *argv[2];
 	char **envp;
+	/* the backend's prefetch list and the message that carries them */
+	unsigned int pf_n;
+	struct vdestack_fd_request pf[VDESTACK_PREFETCH_MAX];
+	struct vs_reply pf_reply;
+	struct iovec pf_iov;
+	struct msghdr pf_msg;
+	union {
+		char buf[CMSG_SPACE(VDESTACK_PREFETCH_MAX * sizeof(int))];
+		struct cmsghdr align;
+	} pf_cmsg;
 	/* written by the child on failure (vfork mode: shared memory) */
 	int err;
 	const char *what;
@@ -179,6 +189,49 @@ NO_TSAN static pid_t clone_fork(int (*fn)(void *), void *arg, int flags,
 	return (pid_t)pid;
 }
 
+/*
+ * Make the backend's prefetch list in the new namespaces and queue it on
+ * the control socket, ahead of the agent's HELLO: ret is the mask of the
+ * entries made, their fds follow in order.  An entry that cannot be made
+ * is left out (the backend's call then asks the agent and gets the error
+ * from there); only a message that cannot be sent at all fails the spawn,
+ * since the library waits for it.
+ */
+NO_TSAN static void prefetch(struct spawn_arg *a)
+{
+	int *fds = (int *)CMSG_DATA(&a->pf_cmsg.align);
+	unsigned int i, n = 0;
+	uint32_t mask = 0;
+	long fd;
+
+	for (i = 0; i < a->pf_n; i++) {
+		const struct vdestack_fd_request *q = &a->pf[i];
+
+		if (q->domain == VDESTACK_FD_TUN)
+			fd = syscall(SYS_openat, AT_FDCWD, "/dev/net/tun",
+				     O_RDWR | O_CLOEXEC);
+		else
+			fd = syscall(SYS_socket, q->domain,
+				     (q->type & ~SOCK_NONBLOCK) | SOCK_CLOEXEC,
+				     q->protocol);
+		if (fd < 0)
+			continue;
+		fds[n++] = (int)fd;
+		mask |= 1u << i;
+	}
+	a->pf_reply.ret = (int32_t)mask;
+	a->pf_cmsg.align.cmsg_len = CMSG_LEN(n * sizeof(int));
+	a->pf_msg.msg_control = n ? a->pf_cmsg.buf : NULL;
+	a->pf_msg.msg_controllen = n ? CMSG_SPACE(n * sizeof(int)) : 0;
+	if (syscall(SYS_sendmsg, a->ctl, &a->pf_msg, MSG_NOSIGNAL) >= 0)
+		return;
+	a->pf_reply.ret = 0; /* no room for descriptors: none, then */
+	a->pf_msg.msg_control = NULL;
+	a->pf_msg.msg_controllen = 0;
+	if (syscall(SYS_sendmsg, a->ctl, &a->pf_msg, MSG_NOSIGNAL) < 0)
+		child_fail(a, "queueing the prefetched descriptors", errno);
+}
+
 /* the kernel's struct sigaction (rt_sigaction), x86-64 and most others */
 struct ksigaction {
 	void *handler;
@@ -223,10 +276,12 @@ NO_TSAN static int agent_child(void *arg)
 		    errno == EINVAL)
 			break; /* past the kernel's last capability */
 	}
-	if (syscall(SYS_capget, &hdr, data) < 0)
-		child_fail(a, "capget", errno);
-	data[0].inheritable = (uint32_t)VS_NETCAPS;
-	data[1].inheritable = (uint32_t)(VS_NETCAPS >> 32);
+	/* from here on the child holds what the agent will hold: the
+	 * prefetched descriptors are opened with the agent's credentials */
+	data[0].effective = data[0].permitted = data[0].inheritable =
+		(uint32_t)VS_NETCAPS;
+	data[1].effective = data[1].permitted = data[1].inheritable =
+		(uint32_t)(VS_NETCAPS >> 32);
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		child_fail(a, "capset", errno);
 	for (cap = 0; cap < 64; cap++)
@@ -235,6 +290,8 @@ NO_TSAN static int agent_child(void *arg)
 				    PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
 				child_fail(a, "raising ambient capabilities",
 					   errno);
+	if (a->pf_n)
+		prefetch(a);
 
 	if (a->ctl != VS_AGENT_CTL_FD) {
 		if (syscall(SYS_dup2, a->ctl, VS_AGENT_CTL_FD) < 0)
@@ -311,6 +368,55 @@ int vs_agent_hello(struct vdestack *s, char *msg, size_t msglen)
 	return r;
 }
 
+/* the message prefetch() fills in and sends */
+static void prefetch_prepare(struct spawn_arg *a,
+			     const struct vdestack_backend *be)
+{
+	a->pf_n = vs_backend_prefetch(be, a->pf);
+	if (!a->pf_n)
+		return;
+	a->pf_reply.magic = VS_AGENT_MAGIC;
+	a->pf_reply.op = VS_OP_PREFETCH;
+	a->pf_iov.iov_base = &a->pf_reply;
+	a->pf_iov.iov_len = sizeof(a->pf_reply);
+	a->pf_msg.msg_iov = &a->pf_iov;
+	a->pf_msg.msg_iovlen = 1;
+	a->pf_cmsg.align.cmsg_level = SOL_SOCKET;
+	a->pf_cmsg.align.cmsg_type = SCM_RIGHTS;
+}
+
+/*
+ * The child's prefetch() message, which is on @ctl by now (queued before
+ * execve()): the descriptors go to @s->pf for the backend's create().
+ */
+static int prefetch_recv(struct vdestack *s, const struct spawn_arg *a,
+			 int ctl, char *msg, size_t msglen)
+{
+	int fds[VDESTACK_PREFETCH_MAX];
+	struct vs_reply r;
+	unsigned int n = 0, i, k = 0;
+	ssize_t len;
+
+	len = vs_fd_recv(ctl, &r, sizeof(r), fds, &n, VDESTACK_PREFETCH_MAX);
+	if (len != (ssize_t)sizeof(r) || r.magic != VS_AGENT_MAGIC ||
+	    r.op != VS_OP_PREFETCH || r.ret < 0 ||
+	    (unsigned int)__builtin_popcount((unsigned int)r.ret) != n ||
+	    (unsigned int)r.ret >= 1u << a->pf_n) {
+		for (i = 0; i < n; i++)
+			close(fds[i]);
+		snprintf(msg, msglen,
+			 "protocol error: no prefetched descriptors from the "
+			 "new namespace");
+		return len < 0 ? (int)len : -EPROTO;
+	}
+	for (i = 0; i < a->pf_n; i++)
+		if (r.ret & (1 << i)) {
+			s->pf[s->pf_n].req = a->pf[i];
+			s->pf[s->pf_n++].fd = fds[k++];
+		}
+	return 0;
+}
+
 /**
  * vs_agent_spawn() - create the namespaces and start the agent
  * @s:		stack; on success @s->ctl, @s->agent_pid, @s->agent_pidfd set
@@ -358,6 +464,9 @@ int vs_agent_spawn(struct vdestack *s, char *msg, size_t msglen)
 	a.argv[0] = "vdestack-agent";
 	a.argv[1] = NULL;
 	a.envp = environ;
+
+	if (s->be)
+		prefetch_prepare(&a, s->be);
 
 	a.errfd = -1;
 	epipe[0] = epipe[1] = -1;
@@ -411,6 +520,11 @@ int vs_agent_spawn(struct vdestack *s, char *msg, size_t msglen)
 			 a.err == ENOENT || a.err == EACCES ? a.path : "",
 			 strerror(a.err));
 		goto out_reap;
+	}
+	if (a.pf_n) {
+		r = prefetch_recv(s, &a, sv[0], msg, msglen);
+		if (r < 0)
+			goto out_reap;
 	}
 	/* the agent starts up while the caller goes on: its HELLO is read
 	 * before the first reply (vs_agent_hello_locked()) */

@@ -96,12 +96,59 @@ static int valid_ifname(const char *name)
 	return 1;
 }
 
+/*
+ * prefetched() - a descriptor made with the namespace (the backend's
+ * prefetch list) that matches, or -1.  The socket gets the flags of the
+ * call: it was made with SOCK_CLOEXEC alone.
+ */
+static int prefetched(struct vdestack *s, int domain, int type, int protocol)
+{
+	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC), fd = -1;
+	unsigned int i;
+
+	pthread_mutex_lock(&s->pool_lock);
+	for (i = 0; i < s->pf_n; i++) {
+		const struct vdestack_fd_request *q = &s->pf[i].req;
+
+		if (s->pf[i].fd >= 0 && q->domain == domain &&
+		    (domain == VDESTACK_FD_TUN ||
+		     ((q->type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) == base &&
+		      q->protocol == protocol))) {
+			fd = s->pf[i].fd;
+			s->pf[i].fd = -1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->pool_lock);
+	if (fd >= 0 && (type & SOCK_NONBLOCK) &&
+	    fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+		close(fd);
+		return -1;
+	}
+	if (fd >= 0 && !(type & SOCK_CLOEXEC) && domain != VDESTACK_FD_TUN)
+		fcntl(fd, F_SETFD, 0);
+	return fd;
+}
+
+/* the prefetched descriptors create() left */
+static void prefetch_flush(struct vdestack *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->pf_n; i++)
+		if (s->pf[i].fd >= 0)
+			close(s->pf[i].fd);
+	s->pf_n = 0;
+}
+
 /* services offered to backends */
 static int svc_open_tun(void *stack)
 {
 	char msg[128];
-	int fd = -1, r;
+	int fd = prefetched(stack, VDESTACK_FD_TUN, 0, 0), r;
 
+	if (fd >= 0)
+		return fd;
 	r = vs_agent_call(stack, VS_OP_OPEN_TUN, NULL, NULL, 0, NULL, 0, &fd,
 			  msg, sizeof(msg));
 	return r < 0 ? r : fd;
@@ -109,7 +156,9 @@ static int svc_open_tun(void *stack)
 
 static int svc_msocket(void *stack, int domain, int type, int protocol)
 {
-	return vs_msocket(stack, domain, type, protocol);
+	int fd = prefetched(stack, domain, type, protocol);
+
+	return fd >= 0 ? fd : vs_msocket(stack, domain, type, protocol);
 }
 
 static void svc_log(const char *fmt, ...)
@@ -340,6 +389,7 @@ static struct vdestack *stack_create(const char *vdenet, const char *ifname,
 		};
 
 		r = be->create(&args, &s->be_priv);
+		prefetch_flush(s);
 		if (r < 0 && s->hello_err) {
 			/* the agent failed to start: that is the reason */
 			r = s->hello_err;
@@ -372,6 +422,7 @@ out_agent:
 	}
 	agent_stop(s);
 	close(s->ctl);
+	prefetch_flush(s);
 	if (s->conn)
 		vde_close(s->conn);
 out_free:

@@ -39,7 +39,11 @@ struct vdeconn;
  * @be:		backend descriptor, or NULL for a stack without network
  * @be_priv:	backend state
  * @ifname:	interface name in the stack
- * @pool_lock:	protects @pool
+ * @pf:		descriptors made with the namespace for the backend's
+ *		create() (its prefetch list); fd -1 once taken, the rest
+ *		closed when create() returns
+ * @pf_n:	entries in @pf
+ * @pool_lock:	protects @pool and @pf
  * @pool:	sockets made ahead, per common kind (see vs_msocket())
  */
 struct vdestack {
@@ -59,6 +63,11 @@ struct vdestack {
 	const struct vdestack_backend *be;
 	void *be_priv;
 	char ifname[IFNAMSIZ];
+	struct vs_prefetched {
+		struct vdestack_fd_request req;
+		int fd;
+	} pf[VDESTACK_PREFETCH_MAX];
+	unsigned int pf_n;
 	pthread_mutex_t pool_lock;
 	struct vs_pool {
 		unsigned int n;	/* sockets held */
@@ -106,6 +115,8 @@ int vs_backend_for_scheme(const char *vdenet,
 			  size_t msglen);
 int vs_backend_auto(const struct vdestack_backend **be, char *msg,
 		    size_t msglen);
+unsigned int vs_backend_prefetch(const struct vdestack_backend *be,
+				 struct vdestack_fd_request *req);
 extern const struct vdestack_services vs_services;
 
 #endif

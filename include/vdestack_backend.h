@@ -85,6 +85,25 @@ struct vdestack_backend_option {
 	const char *help;
 };
 
+/* @domain of a struct vdestack_fd_request that stands for @open_tun */
+#define VDESTACK_FD_TUN (-1)
+/* Most entries of a backend's @prefetch list that the core makes. */
+#define VDESTACK_PREFETCH_MAX 4
+
+/**
+ * struct vdestack_fd_request - a descriptor create() will ask the core for
+ * @domain:	socket(2) domain of an @msocket call, or VDESTACK_FD_TUN for
+ *		an @open_tun call; 0 ends a list
+ * @type:	socket(2) type (SOCK_CLOEXEC and SOCK_NONBLOCK are ignored:
+ *		the call's own flags apply); 0 for VDESTACK_FD_TUN
+ * @protocol:	socket(2) protocol; 0 for VDESTACK_FD_TUN
+ */
+struct vdestack_fd_request {
+	int domain;
+	int type;
+	int protocol;
+};
+
 /**
  * struct vdestack_backend - the descriptor a plugin exports
  * @abi:	VDESTACK_BACKEND_ABI the plugin was built against
@@ -102,6 +121,15 @@ struct vdestack_backend_option {
  * @destroy:	stop forwarding, release everything (not the conn: the core
  *		closes it after destroy)
  * @stats:	fill counters; may be called concurrently with forwarding
+ * @prefetch:	the descriptors create() will ask for, as a list ending with
+ *		domain 0 (the first VDESTACK_PREFETCH_MAX count), or NULL.
+ *		The core makes them together with the stack's namespace,
+ *		before create() runs, so those @open_tun and @msocket calls
+ *		need no round trip to the agent; what create() does not take
+ *		is closed after it returns.  A descriptor the core could not
+ *		make ahead is made on request as usual, with its error.
+ *		Optional: a descriptor whose @size ends before this field
+ *		loads too.
  */
 struct vdestack_backend {
 	uint32_t abi;
@@ -116,6 +144,7 @@ struct vdestack_backend {
 	int (*create)(const struct vdestack_backend_args *args, void **priv);
 	void (*destroy)(void *priv);
 	int (*stats)(void *priv, struct vde_stack_stats *stats);
+	const struct vdestack_fd_request *prefetch;
 };
 
 #ifdef __cplusplus

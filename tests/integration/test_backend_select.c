@@ -339,6 +339,40 @@ ISOLATED_TEST(test_claiming_backend_named_for_a_plain_vnl_is_einval)
 	addstack_fails("backend=claims", EINVAL, "only serves its own scheme");
 }
 
+ISOLATED_TEST(test_prefetched_descriptors_come_without_the_agent)
+{
+	struct leak_snapshot before;
+	int i;
+
+	/*
+	 * prefetch.so takes one socket the usual way, kills the agent, then
+	 * takes its prefetched descriptors (which must work) and one more of
+	 * each kind (which must fail: the agent is gone).  Its fourth entry
+	 * is never taken: the core must close it.
+	 */
+	require_stacks();
+	if (!tun_available())
+		skip();
+	use_test_plugins();
+	addstack_fails("backend=prefetch", ENOTSUP, "prefetch:");
+	leak_snapshot(&before);
+	for (i = 0; i < 3; i++)
+		addstack_fails("backend=prefetch", ENOTSUP,
+			       "prefetch: asked killed tun dgram netlink "
+			       "rest-asked nonblock cloexec tun-cloexec "
+			       "tap-in-stack same-netns.");
+	CHECK_NO_LEAK(before);
+}
+
+ISOLATED_TEST(test_descriptor_older_than_prefetch_loads_and_runs)
+{
+	/* its prefetch field holds a bad pointer past its size */
+	require_stacks();
+	use_test_plugins();
+	addstack_fails("backend=oldsize", ENOTSUP,
+		       "backend oldsize: fake create");
+}
+
 ISOLATED_TEST(test_failed_selection_leaks_nothing)
 {
 	struct leak_snapshot before;
@@ -394,6 +428,10 @@ int main(int argc, char **argv)
 			test_relay_named_for_a_claimed_scheme_is_einval),
 		cmocka_unit_test(
 			test_claiming_backend_named_for_a_plain_vnl_is_einval),
+		cmocka_unit_test(
+			test_prefetched_descriptors_come_without_the_agent),
+		cmocka_unit_test(
+			test_descriptor_older_than_prefetch_loads_and_runs),
 		cmocka_unit_test(test_failed_selection_leaks_nothing),
 	};
 

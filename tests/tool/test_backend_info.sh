@@ -136,11 +136,12 @@ t_tap_usable_iff_tun_opens() {
 }
 t_broken_plugins_are_listed_with_their_errors() {
 	run "$TOOL" --json --backend-dir "$PLUG"
-	json "d['backend_dir'] == '$PLUG'" "len(d['backends']) == 17" \
+	json "d['backend_dir'] == '$PLUG'" "len(d['backends']) == 20" \
 		"all(not b[x]['loaded'] and x in b[x]['load_error'] and
 		     not b[x]['usable'] and b[x]['reason']
 		     for x in ['badabi', 'corrupt', 'empty', 'funcsym',
-			       'misnamed', 'noname', 'noops', 'nosym', 'small',
+			       'misnamed', 'noname', 'noops', 'nosym',
+			       'oversize', 'small',
 			       'tiny', 'truncated', 'unresolved'])" \
 		"'ABI 999' in b['badabi']['load_error']" \
 		"b['badabi']['abi'] == 999" \
@@ -227,7 +228,7 @@ t_unprivileged_user_sees_broken_plugins_too() {
 	s=$(stage) || return 1
 	run "${NOBODY[@]}" "$s/bin/vdestack-backend-info" --json \
 		--backend-dir "$s/tests/plugins"
-	json "len(d['backends']) == 17" "not b['badabi']['loaded']" \
+	json "len(d['backends']) == 20" "not b['badabi']['loaded']" \
 		"not b['truncated']['loaded']" \
 		"b['relay']['usable'] == d['system']['user_namespaces']['ok']" \
 		"(d['usable'] > 0) == ($rc == 0)"

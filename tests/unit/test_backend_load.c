@@ -243,6 +243,15 @@ static void test_load_small_size_field_is_elibbad(void **state)
 	assert_contains(msg, "size field is 16");
 }
 
+static void test_load_size_field_beyond_symbol_is_elibbad(void **state)
+{
+	char msg[512];
+
+	/* fields past the symbol (prefetch) would be read from elsewhere */
+	load_err("oversize", -ELIBBAD, msg);
+	assert_contains(msg, "but the vdestack_backend symbol is");
+}
+
 static void test_load_null_name_is_elibbad(void **state)
 {
 	char msg[512];
@@ -427,16 +436,17 @@ static void test_list_has_every_file_broken_ones_with_errors(void **state)
 	static const char *const bad[] = {
 		"badabi",   "corrupt", "empty",	    "funcsym",
 		"misnamed", "noname",  "noops",	    "nosym",
-		"small",    "tiny",    "truncated", "unresolved",
+		"oversize", "small",   "tiny",	    "truncated",
+		"unresolved",
 	};
-	static const char *const good[] = {"claims", "relay", "tap",
-					   "unusable"};
+	static const char *const good[] = {"claims",   "oldsize", "prefetch",
+					   "relay",    "tap",	  "unusable"};
 	struct vde_backend_info *l = NULL;
 	const struct vde_backend_info *e;
 	size_t n = 0, i;
 
 	assert_int_equal(vde_backend_list(&l, &n), 0);
-	assert_int_equal(n, 17);
+	assert_int_equal(n, 20);
 	for (i = 1; i < n; i++)
 		assert_true(strcmp(l[i - 1].name, l[i].name) < 0);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -594,6 +604,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(
 			test_load_symbol_smaller_than_descriptor_is_elibbad),
 		cmocka_unit_test(test_load_small_size_field_is_elibbad),
+		cmocka_unit_test(test_load_size_field_beyond_symbol_is_elibbad),
 		cmocka_unit_test(test_load_null_name_is_elibbad),
 		cmocka_unit_test(
 			test_load_name_mismatch_is_elibbad_naming_both),
