@@ -5,12 +5,19 @@
  * limit
  */
 #include <dirent.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -279,6 +286,102 @@ ISOLATED_TEST(test_namespace_limit_reached_is_reported)
 	CHECK_NO_LEAK(before);
 }
 
+#if defined(__x86_64__)
+#define TEST_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define TEST_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+/*
+ * refuse_rdwr_open() - from now on, in this process and everything it
+ * starts, open(2)/openat(2) with exactly O_RDWR (no O_CLOEXEC) fails with
+ * EACCES.  That is how the agent opens /dev/null in its setup (after
+ * execve(), so the HELLO carries the error), while the library and the
+ * spawning child open with O_CLOEXEC.
+ */
+static int refuse_rdwr_open(void)
+{
+#ifdef TEST_AUDIT_ARCH
+#define ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i))
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TEST_AUDIT_ARCH, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 0, 2),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(2)),
+		BPF_JUMP(BPF_JMP | BPF_JA, 2, 0, 0),
+#ifdef SYS_open
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_open, 0, 4),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(1)),
+#else
+		BPF_JUMP(BPF_JMP | BPF_JA, 4, 0, 0),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(1)), /* unused */
+#endif
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, O_ACCMODE | O_CLOEXEC),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, O_RDWR, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {
+		.len = (unsigned short)(sizeof(f) / sizeof(f[0])),
+		.filter = f,
+	};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -1;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+#else
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+/*
+ * The agent's own setup fails (after execve(), reported in its HELLO):
+ * vde_addstack() gives the agent's reason and errno, with and without a
+ * network (with one, the backend was made already: it is taken down).
+ */
+ISOLATED_TEST(test_agent_setup_failure_is_reported_without_leak)
+{
+	struct leak_snapshot before;
+	struct vdestack *s;
+	int w[2], i;
+	char *url;
+
+	require_stacks();
+	if (refuse_rdwr_open() < 0)
+		test_skip("cannot install a seccomp filter: %m");
+	for (i = 0; i < 2; i++) {
+		url = NULL;
+		w[0] = w[1] = -1;
+		leak_snapshot(&before);
+		if (i == 1) {
+			if (!tun_available())
+				break;
+			CHECK_OK(wire_pair(w));
+			url = seqpacket_url(w[0]);
+		}
+		errno = 0;
+		s = vde_addstack(url, NULL);
+		CHECK_MSG(s == NULL && errno == EACCES,
+			  "vde_addstack(%s): %p, errno %d (%s)",
+			  url ? url : "NULL", (void *)s, errno,
+			  vde_stack_errmsg());
+		CHECK_MSG(strstr(vde_stack_errmsg(),
+				 "agent setup: open /dev/null: Permission "
+				 "denied") != NULL,
+			  "message: %s", vde_stack_errmsg());
+		/* a failed vde_addstack() closed the seqpacket:// end */
+		if (w[1] >= 0)
+			close(w[1]);
+		free(url);
+		CHECK_NO_LEAK(before);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -289,6 +392,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_fd_exhaustion_fails_addstack_without_leak),
 		cmocka_unit_test(test_process_limit_fails_addstack_cleanly),
 		cmocka_unit_test(test_namespace_limit_reached_is_reported),
+		cmocka_unit_test(
+			test_agent_setup_failure_is_reported_without_leak),
 	};
 
 	helpers_init(argc, argv);
