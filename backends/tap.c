@@ -71,6 +71,7 @@
 #include <vdestack_backend.h>
 
 #include "offload.h"
+#include "reactor.h"
 #include "relay_common.h"
 
 #define ETH_HLEN_MIN 14
@@ -130,27 +131,13 @@
 /* the fds of a stack the reactor watches; tagged into epoll_event.data */
 enum { FD_TAP, FD_DATA, FD_CTL, FD_NL, FD_N };
 
-struct reactor;
-
 struct tap {
+	struct reactor_client rc; /* first: a reactor's client is the tap */
 	int tapfd;
 	unsigned int offloads;	  /* TUN_F_* the TAP accepted */
 	struct relay_watch watch; /* MTU watch inside the stack */
 	struct relay_counters cnt;
-
-	/* the reactor's, once attached: the connection's EOF, the events
-	 * each fd is registered for (0: not in the set), this round's */
-	struct reactor *r;
-	int eof, queued;
-	uint32_t reg[FD_N];
-	short rev[FD_N];
-	unsigned int rounds;	/* served in this window */
-	struct tap *srv_next;	/* on r->served */
-	/* under reactor_lock: a request to the reactor (on a list by
-	 * cmd_next: asked by a thread waiting for cmd_done, or moving from
-	 * a busy reactor) and its answer */
-	struct tap *cmd_next;
-	int asked, moving, cmd_done, cmd_result;
+	int eof; /* the connection's, seen by the reactor */
 
 	/* TAP -> VDE: the segments in vde point into txarea, which is
 	 * reused once they and vde.gso are done */
@@ -415,79 +402,12 @@ static int rx_run(struct tap *t, short revents)
 	return eof;
 }
 
-/* ------------------------------------------------------------ the reactor */
+/* ---------------------------------------- served by a reactor (reactor.c) */
 
-/*
- * Reactors: relay threads shared by the process's tap stacks.  A stack is
- * served by one reactor at a time, and a new one by the first: frames from
- * one stack to another of the same process cross the wire and are taken
- * off it by the same thread without a wake-up in between, and an idle
- * stack costs no thread.  A saturated reactor (see reactor_main(): a bulk
- * flow between two stacks needs more than one CPU, a frame is copied four
- * times between TAP, wire and TAP) hands its busiest stack to another
- * reactor, up to one per CPU; one with nothing to do spins briefly before
- * it sleeps while that pays off (reactor_wait()).  A reactor runs while it
- * has stacks; the
- * last destroy() joins it.  Stacks are attached and detached through
- * requests the reactor answers (reactor_lock, reactor_done), so that only
- * the reactor serving a stack ever touches its relay state, the epoll set
- * included.
- */
-#define REACTOR_EVENTS 64
-#define REACTORS_MAX 8
-/* a reactor busy for SPILL_BUSY of a window of SPILL_WINDOW_NS spills */
-#define SPILL_WINDOW_NS 10000000
-#define SPILL_BUSY 0.8
-/*
- * Adaptive spinning (see reactor_wait()): how long one spin lasts, how
- * many of the last 8 spins must have caught something to go on, and how
- * often a reactor that does not spin tries once.
- */
-#define SPIN_NS 40000
-#define SPIN_KEEP 6
-#define SPIN_PROBE_NS 100000000
-
-/**
- * struct reactor - a relay thread of the process's tap stacks
- * @epfd:	the epoll set; each stack's fds are tagged with (stack | FD_*)
- * @wakefd:	eventfd of the requests, tagged 0
- * @pid:	the process that started it (a fork()ed child has no thread)
- * @slot:	its index in reactors[]
- * @thread:	the thread
- * @served:	stacks it serves (list by srv_next), its own
- * @spinning:	whether it spins before it sleeps, its own
- * @spin_hits:	outcomes of the last 8 spins (bit set: caught), its own
- * @probed:	when it last spun without @spinning, its own
- * @waits:	rounds in this window that found nothing ready at once
- *		(it spun or slept), its own
- * @stacks:	stacks attached or being attached, under reactor_lock
- * @adds:	stacks to attach, linked by cmd_next, under reactor_lock
- * @dels:	stacks to detach, likewise
- * @stop:	return, under reactor_lock
- */
-struct reactor {
-	int epfd, wakefd;
-	pid_t pid;
-	unsigned int slot;
-	pthread_t thread;
-	struct tap *served;
-	int spinning;
-	uint8_t spin_hits;
-	uint64_t probed;
-	unsigned int waits;
-	unsigned int stacks;
-	struct tap *adds, *dels;
-	int stop;
-};
-
-static pthread_mutex_t reactor_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t reactor_done = PTHREAD_COND_INITIALIZER;
-/* the running reactors, under reactor_lock; reactors_max: one per CPU */
-static struct reactor *reactors[REACTORS_MAX];
-static unsigned int reactors_max;
-
-static int tap_fd(const struct tap *t, unsigned int i)
+static int tap_fd(const struct reactor_client *c, unsigned int i)
 {
+	const struct tap *t = (const struct tap *)c;
+
 	switch (i) {
 	case FD_TAP:
 		return t->tapfd;
@@ -502,7 +422,7 @@ static int tap_fd(const struct tap *t, unsigned int i)
 
 /**
  * tap_wanted() - the events each fd is watched for, from the state
- * @t:		relay
+ * @c:		relay
  * @want:	filled; 0 for an fd not watched
  *
  * Segments waiting for VDE stop the reading of the TAP and ask for
@@ -510,8 +430,9 @@ static int tap_fd(const struct tap *t, unsigned int i)
  * round.  A fd not watched leaves the set: epoll reports POLLERR and
  * POLLHUP whatever the mask, and a hung-up connection would spin.
  */
-static void tap_wanted(const struct tap *t, uint32_t want[FD_N])
+static void tap_wanted(const struct reactor_client *c, uint32_t *want)
 {
+	const struct tap *t = (const struct tap *)c;
 	int txp = relay_vde_pending(&t->vde), rxp = rx_pending(t);
 	int ctl = !t->eof && t->vde.ctlfd >= 0 &&
 		  t->vde.ctlfd != t->vde.datafd;
@@ -525,68 +446,16 @@ static void tap_wanted(const struct tap *t, uint32_t want[FD_N])
 }
 
 /**
- * tap_watch() - bring the epoll set in line with what tap_wanted() says
- * @t:	relay
- * Return: 0, or -errno of the first registration that failed.
+ * tap_service() - act on the events of one round
+ * @c:	relay; c->rev holds the events
+ * Context: its reactor, which then watches what tap_wanted() says.
  */
-static int tap_watch(struct tap *t)
+static void tap_service(struct reactor_client *c)
 {
-	uint32_t want[FD_N];
-	unsigned int i;
-	int ret = 0;
-
-	tap_wanted(t, want);
-	for (i = 0; i < FD_N; i++) {
-		struct epoll_event e = {.events = want[i],
-					.data.u64 = (uintptr_t)t | i};
-		int op = !t->reg[i]   ? EPOLL_CTL_ADD
-			 : !want[i] ? EPOLL_CTL_DEL
-				    : EPOLL_CTL_MOD;
-
-		if (want[i] == t->reg[i])
-			continue;
-		if (epoll_ctl(t->r->epfd, op, tap_fd(t, i), &e) < 0 &&
-		    op != EPOLL_CTL_DEL) {
-			if (!ret)
-				ret = -errno;
-			continue;
-		}
-		t->reg[i] = want[i];
-	}
-	return ret;
-}
-
-/* Every fd of @t out of its reactor's set, and @t off its list. */
-static void tap_unwatch(struct tap *t)
-{
-	struct tap **p;
-	unsigned int i;
-
-	for (i = 0; i < FD_N; i++)
-		if (t->reg[i]) {
-			epoll_ctl(t->r->epfd, EPOLL_CTL_DEL, tap_fd(t, i),
-				  NULL);
-			t->reg[i] = 0;
-		}
-	for (p = &t->r->served; *p; p = &(*p)->srv_next)
-		if (*p == t) {
-			*p = t->srv_next;
-			break;
-		}
-}
-
-/**
- * tap_service() - act on the events of one round, then watch what the new
- * state needs
- * @t:	relay; t->rev holds the events
- * Context: its reactor.
- */
-static void tap_service(struct tap *t)
-{
+	struct tap *t = (struct tap *)c;
 	int txp = relay_vde_pending(&t->vde), rxp = rx_pending(t);
-	const short *rev = t->rev;
+	const short *rev = c->rev;
 
-	t->rounds++;
 	if (rev[FD_NL])
 		relay_clamp_mtu(&t->watch, VDE_MAXMTU);
 	if (rev[FD_CTL] && relay_vde_ctl_eof(&t->vde, rev[FD_CTL]))
@@ -599,402 +468,25 @@ static void tap_service(struct tap *t)
 	if (txp ? (rev[FD_DATA] & (POLLOUT | POLLERR | POLLHUP))
 		: (rev[FD_TAP] & POLLIN))
 		tx_run(t, t->eof);
-	goto watch;
+	return;
 gone:
 	t->eof = 1;
 	vde_gone(t);
-watch:
-	if (tap_watch(t) < 0)
-		relay_count(&t->cnt.errors, 1);
 }
 
-static void reactor_wake(struct reactor *r)
+/* an fd could not be watched */
+static void tap_error(struct reactor_client *c)
 {
-	uint64_t one = 1;
-
-	/* cannot fail: the counter is far from overflow */
-	(void)!write(r->wakefd, &one, sizeof(one));
+	relay_count(&((struct tap *)c)->cnt.errors, 1);
 }
 
-/**
- * reactor_requests() - attach and detach the stacks asked for
- * @r:	reactor
- * Return: true if the reactor is to return.
- * Context: the reactor, between rounds (no stack is being served).
- */
-static int reactor_requests(struct reactor *r)
-{
-	struct tap *t;
-	uint64_t n;
-	int stop;
-
-	if (read(r->wakefd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		return 0;
-	pthread_mutex_lock(&reactor_lock);
-	while ((t = r->adds)) {
-		r->adds = t->cmd_next;
-		t->srv_next = r->served;
-		r->served = t;
-		if (t->moving) {
-			/* the same fds in another set: only ENOMEM */
-			t->moving = 0;
-			if (tap_watch(t) < 0)
-				relay_count(&t->cnt.errors, 1);
-			continue;
-		}
-		t->cmd_result = tap_watch(t);
-		if (t->cmd_result < 0)
-			tap_unwatch(t);
-		t->asked = 0;
-		t->cmd_done = 1;
-	}
-	while ((t = r->dels)) {
-		r->dels = t->cmd_next;
-		tap_unwatch(t);
-		t->asked = 0;
-		t->cmd_done = 1;
-	}
-	stop = r->stop;
-	pthread_cond_broadcast(&reactor_done);
-	pthread_mutex_unlock(&reactor_lock);
-	return stop;
-}
-
-static void *reactor_main(void *arg);
-
-/**
- * reactor_start() - a new reactor in a free slot, its thread running
- * @first:	a stack to serve from the start, or NULL
- *
- * @first is watched before the thread exists, so it needs no request (and
- * its creator no round trip to the thread): the common case of a process
- * with one stack at a time.
- *
- * Return: it, or NULL with errno (EAGAIN: no free slot; what epoll said
- * of @first's fds).
- * Context: reactor_lock held.
- */
-static struct reactor *reactor_start(struct tap *first)
-{
-	struct epoll_event e = {.events = EPOLLIN, .data.u64 = 0};
-	struct reactor *r;
-	unsigned int slot;
-	int err;
-
-	for (slot = 0; slot < reactors_max && reactors[slot]; slot++)
-		;
-	if (slot == reactors_max) {
-		errno = EAGAIN;
-		return NULL;
-	}
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return NULL;
-	r->pid = getpid();
-	r->slot = slot;
-	r->epfd = epoll_create1(EPOLL_CLOEXEC);
-	r->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (r->epfd < 0 || r->wakefd < 0 ||
-	    epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->wakefd, &e) < 0)
-		goto fail;
-	if (first) {
-		r->stacks = 1;
-		r->served = first;
-		first->srv_next = NULL;
-		first->r = r;
-		errno = -tap_watch(first);
-		if (errno)
-			goto fail; /* closing epfd forgets what was watched */
-	}
-	errno = -relay_thread_start(&r->thread, reactor_main, r,
-				    "vdestack-tap");
-	if (!errno) {
-		reactors[slot] = r;
-		return r;
-	}
-fail:
-	if (first)
-		memset(first->reg, 0, sizeof(first->reg));
-	err = errno;
-	if (r->epfd >= 0)
-		close(r->epfd);
-	if (r->wakefd >= 0)
-		close(r->wakefd);
-	free(r);
-	errno = err;
-	return NULL;
-}
-
-/**
- * reactor_spill() - hand the busiest of @r's stacks to another reactor
- * @r:	reactor, busy; it serves two active stacks at least
- * Context: @r, between rounds.
- */
-static void reactor_spill(struct reactor *r)
-{
-	struct tap *t, *busiest = NULL;
-	struct reactor *to = NULL;
-	unsigned int active = 0, i;
-
-	pthread_mutex_lock(&reactor_lock);
-	for (t = r->served; t; t = t->srv_next) {
-		if (t->rounds)
-			active++;
-		/* one being detached stays */
-		if (!t->asked && (!busiest || t->rounds > busiest->rounds))
-			busiest = t;
-	}
-	if (active < 2 || !busiest) {
-		pthread_mutex_unlock(&reactor_lock);
-		return;
-	}
-	/* a new reactor while there is room, else the least busy */
-	to = reactor_start(NULL);
-	if (!to)
-		for (i = 0; i < reactors_max; i++)
-			if (reactors[i] && reactors[i] != r &&
-			    !reactors[i]->stop &&
-			    (!to || reactors[i]->stacks < to->stacks))
-				to = reactors[i];
-	if (to) {
-		tap_unwatch(busiest);
-		r->stacks--;
-		to->stacks++;
-		busiest->r = to;
-		busiest->cmd_next = to->adds;
-		to->adds = busiest;
-		busiest->moving = 1;
-		reactor_wake(to);
-	}
-	pthread_mutex_unlock(&reactor_lock);
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/**
- * reactor_wait() - the next events, spinning before sleeping when spinning
- * has paid off lately
- * @r:		reactor
- * @ev:		room for REACTOR_EVENTS events
- *
- * A request/response exchange between two stacks of the process (or with
- * a peer that answers quickly) has the reactor sleep between the request
- * and the answer: each sleep costs a wake-up, the largest part of the
- * latency.  Polling for up to SPIN_NS first catches the answer awake.
- * Only a spin that found nothing ready at once counts: it goes on while
- * SPIN_KEEP of the last 8 such spins caught something, and a reactor
- * that does not spin tries once every SPIN_PROBE_NS.  A paced or idle
- * flow's spins catch nothing and stop; a bulk flow never waits.  Never
- * with one CPU, where spinning would only keep the other side from
- * running.
- *
- * Return: what epoll_wait() returned.
- */
-static int reactor_wait(struct reactor *r, struct epoll_event *ev)
-{
-	uint64_t now, end;
-	int n;
-
-	/* one CPU: no spinning, no spilling, no need to look first */
-	if (reactors_max < 2)
-		return epoll_wait(r->epfd, ev, REACTOR_EVENTS, -1);
-	n = epoll_wait(r->epfd, ev, REACTOR_EVENTS, 0);
-	if (n)
-		return n;
-	r->waits++;
-	if (!r->spinning) {
-		now = mono_ns();
-		if (now - r->probed < SPIN_PROBE_NS)
-			return epoll_wait(r->epfd, ev, REACTOR_EVENTS, -1);
-		r->probed = now;
-	}
-	end = mono_ns() + SPIN_NS;
-	do
-		n = epoll_wait(r->epfd, ev, REACTOR_EVENTS, 0);
-	while (!n && mono_ns() < end);
-	if (r->spinning) {
-		r->spin_hits = (uint8_t)(r->spin_hits << 1 | !!n);
-		r->spinning = __builtin_popcount(r->spin_hits) >= SPIN_KEEP;
-	} else if (n) {
-		r->spinning = 1;
-		r->spin_hits = 0xff;
-	}
-	return n ? n : epoll_wait(r->epfd, ev, REACTOR_EVENTS, -1);
-}
-
-/*
- * The reactor: serve the stacks whose fds are ready, then the requests;
- * measure how busy it is over windows of SPILL_WINDOW_NS.
- */
-static void *reactor_main(void *arg)
-{
-	struct reactor *r = arg;
-	struct epoll_event ev[REACTOR_EVENTS];
-	struct tap *serve[REACTOR_EVENTS];
-	uint64_t window = 0, busy = 0, woke = 0, now;
-	unsigned int rounds = 0, multi = 0;
-
-	for (;;) {
-		int n = reactor_wait(r, ev), i, ns = 0;
-		int req = n < 0 && errno != EINTR;
-
-		if (reactors_max >= 2) {
-			woke = mono_ns();
-			rounds++;
-		}
-		for (i = 0; i < n; i++) {
-			uintptr_t tag = (uintptr_t)ev[i].data.u64;
-			struct tap *t = (struct tap *)(tag & ~(uintptr_t)7);
-
-			if (!t) {
-				req = 1;
-				continue;
-			}
-			if (!t->queued) {
-				t->queued = 1;
-				memset(t->rev, 0, sizeof(t->rev));
-				serve[ns++] = t;
-			}
-			t->rev[tag & 7] |= (short)ev[i].events;
-		}
-		for (i = 0; i < ns; i++) {
-			serve[i]->queued = 0;
-			tap_service(serve[i]);
-		}
-		multi += ns > 1;
-		if (req && reactor_requests(r))
-			return NULL;
-		if (reactors_max < 2)
-			continue;
-		now = mono_ns();
-		busy += now - woke;
-		if (now - window < SPILL_WINDOW_NS)
-			continue;
-		/*
-		 * Saturated: busy for most of the window, work waiting at
-		 * the end of nearly every round, and for several stacks at
-		 * once in a third of the rounds at least (a bulk flow: a half
-		 * and more), i.e. work another thread could take.
-		 * A request/response flow between two stacks keeps the
-		 * reactor as busy (busy time is wall time, and includes the
-		 * application's threads when they preempt the reactor on its
-		 * CPU), but its stacks have work in turn, never together:
-		 * a second reactor would only add a wake-up to each turn.
-		 */
-		if (busy > (uint64_t)(SPILL_BUSY * (double)(now - window)) &&
-		    r->waits * 10 < rounds && multi * 3 >= rounds)
-			reactor_spill(r);
-		for (struct tap *t = r->served; t; t = t->srv_next)
-			t->rounds = 0;
-		window = now;
-		busy = 0;
-		rounds = multi = r->waits = 0;
-	}
-}
-
-static void reactor_free(struct reactor *r)
-{
-	close(r->epfd);
-	close(r->wakefd);
-	free(r);
-}
-
-/**
- * reactor_put() - one stack less on @r; the last one stops it
- * @r:	reactor
- * Context: reactor_lock held; released on return.
- */
-static void reactor_put(struct reactor *r)
-{
-	if (--r->stacks) {
-		pthread_mutex_unlock(&reactor_lock);
-		return;
-	}
-	reactors[r->slot] = NULL;
-	r->stop = 1;
-	reactor_wake(r);
-	pthread_mutex_unlock(&reactor_lock);
-	pthread_join(r->thread, NULL);
-	reactor_free(r);
-}
-
-/* Hand @t to its reactor's @list and wait for the answer. */
-static int reactor_ask(struct tap *t, struct tap **list)
-{
-	t->asked = 1;
-	t->cmd_done = 0;
-	t->cmd_next = *list;
-	*list = t;
-	reactor_wake(t->r);
-	while (!t->cmd_done)
-		pthread_cond_wait(&reactor_done, &reactor_lock);
-	return t->cmd_result;
-}
-
-/**
- * reactor_attach() - relay @t from now on, starting a reactor if needed
- * @t:	relay, ready to run
- * Return: 0 or -errno (an fd epoll refuses; no thread, no memory).
- */
-static int reactor_attach(struct tap *t)
-{
-	struct reactor *r = NULL;
-	unsigned int i;
-	int ret;
-
-	pthread_mutex_lock(&reactor_lock);
-	if (!reactors_max) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-		reactors_max = n < 1 ? 1 : n > REACTORS_MAX ? REACTORS_MAX : n;
-	}
-	for (i = 0; i < REACTORS_MAX; i++) {
-		if (reactors[i] && reactors[i]->pid != getpid()) {
-			/* a fork()ed child: the threads stayed in the
-			 * parent, and so do the stacks on them
-			 * (vde_delstack() leaves them alone) */
-			reactor_free(reactors[i]);
-			reactors[i] = NULL;
-		}
-		if (!r && reactors[i])
-			r = reactors[i];
-	}
-	if (!r) {
-		r = reactor_start(t);
-		ret = r ? 0 : -errno;
-		pthread_mutex_unlock(&reactor_lock);
-		return ret;
-	}
-	r->stacks++;
-	t->r = r;
-	ret = reactor_ask(t, &r->adds);
-	if (ret < 0) {
-		reactor_put(r);
-		return ret;
-	}
-	pthread_mutex_unlock(&reactor_lock);
-	return 0;
-}
-
-/*
- * @t is relayed no more; a reactor stops with its last stack.  Its last
- * stack needs no request: once the thread is joined nothing touches @t.
- */
-static void reactor_detach(struct tap *t)
-{
-	pthread_mutex_lock(&reactor_lock);
-	while (t->moving) /* on the way to another reactor */
-		pthread_cond_wait(&reactor_done, &reactor_lock);
-	if (t->r->stacks > 1)
-		reactor_ask(t, &t->r->dels);
-	reactor_put(t->r);
-}
+static const struct reactor_ops tap_reactor_ops = {
+	.name = "vdestack-tap",
+	.fd = tap_fd,
+	.wanted = tap_wanted,
+	.service = tap_service,
+	.error = tap_error,
+};
 
 /**
  * set_offload() - let the stack hand over super-frames and partial sums
@@ -1104,7 +596,9 @@ static int tap_create(const struct vdestack_backend_args *a, void **priv)
 	if (r < 0)
 		goto out_tap;
 
-	r = reactor_attach(t);
+	t->rc.ops = &tap_reactor_ops;
+	t->rc.nfds = FD_N;
+	r = reactor_attach(&t->rc);
 	if (r < 0) {
 		snprintf(a->reason, VDESTACK_REASON_MAX,
 			 "cannot start relaying %s: %s", a->ifname,
@@ -1126,7 +620,7 @@ static void tap_destroy(void *priv)
 {
 	struct tap *t = priv;
 
-	reactor_detach(t);
+	reactor_detach(&t->rc);
 	relay_watch_close(&t->watch);
 	close(t->tapfd);
 	munmap(t, sizeof(*t));
