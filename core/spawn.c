@@ -398,6 +398,13 @@ static int prefetch_recv(struct vdestack *s, const struct spawn_arg *a,
 	ssize_t len;
 
 	len = vs_fd_recv(ctl, &r, sizeof(r), fds, &n, VDESTACK_PREFETCH_MAX);
+	if (len == -EMSGSIZE) {
+		/* the descriptors did not fit in our table */
+		snprintf(msg, msglen,
+			 "no free file descriptor in this process (see "
+			 "RLIMIT_NOFILE)");
+		return -EMFILE;
+	}
 	if (len != (ssize_t)sizeof(r) || r.magic != VS_AGENT_MAGIC ||
 	    r.op != VS_OP_PREFETCH || r.ret < 0 ||
 	    (unsigned int)__builtin_popcount((unsigned int)r.ret) != n ||

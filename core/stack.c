@@ -356,10 +356,6 @@ static struct vdestack *stack_create(const char *vdenet, const char *ifname,
 	s->be = be;
 	snprintf(s->ifname, sizeof(s->ifname), "%s", ifname);
 
-	/* the agent sets itself up while the network is opened */
-	r = vs_agent_spawn(s, msg, sizeof(msg));
-	if (r < 0)
-		goto out_free;
 	if (be && !claims) {
 		errno = 0;
 		/* the network is opened on the host, not in a default stack */
@@ -371,9 +367,13 @@ static struct vdestack *stack_create(const char *vdenet, const char *ifname,
 			snprintf(msg, sizeof(msg),
 				 "cannot open VDE network '%.128s': %s", vdenet,
 				 strerror(-r));
-			goto out_agent;
+			goto out_free;
 		}
 	}
+	/* the agent sets itself up while the backend is created */
+	r = vs_agent_spawn(s, msg, sizeof(msg));
+	if (r < 0)
+		goto out_agent;
 	if (be) {
 		char reason[VDESTACK_REASON_MAX] = "";
 		struct vdestack_backend_args args = {
@@ -421,7 +421,8 @@ out_agent:
 		vs_agent_hello(s, ignored, sizeof(ignored));
 	}
 	agent_stop(s);
-	close(s->ctl);
+	if (s->ctl >= 0)
+		close(s->ctl);
 	prefetch_flush(s);
 	if (s->conn)
 		vde_close(s->conn);
