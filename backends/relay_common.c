@@ -266,6 +266,18 @@ int relay_thread_stop(int stopfd, pthread_t thread)
 	return 0;
 }
 
+/* whether AF_UNIX socket @fd is connected to a named socket */
+static int connected_unix(int fd)
+{
+	struct sockaddr_un peer;
+	socklen_t len = sizeof(peer);
+
+	memset(&peer, 0, sizeof(peer));
+	return getpeername(fd, (struct sockaddr *)&peer, &len) == 0 &&
+	       len > offsetof(struct sockaddr_un, sun_path) + 1 &&
+	       len <= sizeof(peer) && peer.sun_path[0] != '\0';
+}
+
 /**
  * relay_direct_mode() - whether frames may bypass the plugin on
  * vde_datafd()
@@ -275,7 +287,9 @@ int relay_thread_stop(int stopfd, pthread_t thread)
  * libvdeplug 4's seqpacket plugin is recv(fd, buf, len, 0) and
  * send(fd, buf, len, 0) (never for len 0) on the fd given in the VNL, and
  * nothing else: recvmmsg()/sendmmsg() on that fd are the same calls,
- * batched.  Its udp plugin sends with send() on a socket it connects on
+ * batched.  Its vde plugin (a vde_switch's port) is the same calls on its
+ * data socket, an AF_UNIX datagram socket connected to the switch's end
+ * of the port when vde_open() returns.  Its udp plugin sends with send() on a socket it connects on
  * the first ENOTCONN/EDESTADDRREQ (send_many() hands exactly those to
  * vde_send()), but disconnects it on a 0-byte receive: receiving stays
  * with the plugin.  Its ptp plugin is one AF_UNIX datagram socket bound
@@ -307,7 +321,10 @@ static enum relay_direct relay_direct_mode(struct relay_vde *v,
 		return RELAY_DIRECT_NONE;
 	if (!strncmp(vdenet, "seqpacket://", 12) && type == SOCK_SEQPACKET &&
 	    dom == AF_UNIX && strtol(vdenet + 12, NULL, 0) == datafd)
-		return RELAY_DIRECT_SEQPACKET;
+		return RELAY_DIRECT_CONNECTED;
+	if (!strncmp(vdenet, "vde://", 6) && type == SOCK_DGRAM &&
+	    dom == AF_UNIX && connected_unix(datafd))
+		return RELAY_DIRECT_CONNECTED;
 	if (!strncmp(vdenet, "udp://", 6) && type == SOCK_DGRAM &&
 	    (dom == AF_INET || dom == AF_INET6))
 		return RELAY_DIRECT_UDP;

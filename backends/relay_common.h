@@ -234,14 +234,15 @@ int relay_thread_stop(int stopfd, pthread_t thread);
 /**
  * enum relay_direct - how frames cross the libvdeplug connection
  * @RELAY_DIRECT_NONE:		vde_send() and vde_recv()
- * @RELAY_DIRECT_SEQPACKET:	sendmmsg() and recvmmsg() on the data fd
+ * @RELAY_DIRECT_CONNECTED:	sendmmsg() and recvmmsg() on the data fd, a
+ *				connected socket (seqpacket://, vde://)
  * @RELAY_DIRECT_UDP:		sendmmsg() on the data fd; vde_recv()
  * @RELAY_DIRECT_PTP:		recvmmsg() on the data fd, sendmmsg() to the
  *				peer's socket (struct relay_vde's @peer)
  */
 enum relay_direct {
 	RELAY_DIRECT_NONE,
-	RELAY_DIRECT_SEQPACKET,
+	RELAY_DIRECT_CONNECTED,
 	RELAY_DIRECT_UDP,
 	RELAY_DIRECT_PTP,
 };
@@ -305,7 +306,7 @@ int relay_vde_init(struct relay_vde *v, const struct vdestack_backend_args *a,
  */
 static inline int relay_vde_recv_direct(const struct relay_vde *v)
 {
-	return v->direct == RELAY_DIRECT_SEQPACKET ||
+	return v->direct == RELAY_DIRECT_CONNECTED ||
 	       v->direct == RELAY_DIRECT_PTP;
 }
 

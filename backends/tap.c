@@ -8,7 +8,7 @@
  * stack's network namespace; configured here, since the application owns
  * the stack's user namespace), and a relay thread moving frames between
  * it and the libvdeplug connection: a reactor, shared with the process's
- * other tap stacks (see "the reactor" below).
+ * other tap stacks (reactor.c).
  *
  * Both fds are non-blocking and one thread drives both directions: a
  * blocking send toward a peer whose own relay is blocked sending to us
@@ -54,18 +54,14 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <vdestack_backend.h>

@@ -1367,8 +1367,7 @@ static int vh_create(const struct vdestack_backend_args *a, void **priv)
 		r = -errno;
 		goto fail;
 	}
-	/* seqpacket:// only: direct sends to udp:// were never measured
-	 * with vhost-net */
+	/* no direct sends to udp://: never measured with vhost-net */
 	r = relay_vde_init(&h->vde, a, &h->cnt, 0);
 	if (r < 0)
 		goto fail;
