@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -482,7 +483,8 @@ static int load_locked(const char *dir, const char *name, struct plugin **out,
  * @req:	receives at most VDESTACK_PREFETCH_MAX requests
  *
  * Entries after the first with a domain of 0 and fields a descriptor's
- * @size does not reach are not read.
+ * @size does not reach are not read.  Types come without SOCK_NONBLOCK and
+ * SOCK_CLOEXEC: the call that takes a descriptor brings its own flags.
  *
  * Return: the number of requests.
  */
@@ -496,8 +498,10 @@ unsigned int vs_backend_prefetch(const struct vdestack_backend *be,
 	    offsetof(struct vdestack_backend, prefetch) + sizeof(be->prefetch))
 		return 0;
 	for (l = be->prefetch; l && l[n].domain && n < VDESTACK_PREFETCH_MAX;
-	     n++)
+	     n++) {
 		req[n] = l[n];
+		req[n].type &= ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	}
 	return n;
 }
 

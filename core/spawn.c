@@ -212,8 +212,7 @@ NO_TSAN static void prefetch(struct spawn_arg *a)
 				     O_RDWR | O_CLOEXEC);
 		else
 			fd = syscall(SYS_socket, q->domain,
-				     (q->type & ~SOCK_NONBLOCK) | SOCK_CLOEXEC,
-				     q->protocol);
+				     q->type | SOCK_CLOEXEC, q->protocol);
 		if (fd < 0)
 			continue;
 		fds[n++] = (int)fd;

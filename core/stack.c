@@ -98,35 +98,28 @@ static int valid_ifname(const char *name)
 
 /*
  * prefetched() - a descriptor made with the namespace (the backend's
- * prefetch list) that matches, or -1.  The socket gets the flags of the
- * call: it was made with SOCK_CLOEXEC alone.
+ * prefetch list) that matches, or -1.  It is O_CLOEXEC and blocking, like
+ * a pooled socket: vs_msocket() gives it the call's flags.
  */
 static int prefetched(struct vdestack *s, int domain, int type, int protocol)
 {
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC), fd = -1;
 	unsigned int i;
 
+	if (!s->pf_n) /* set and emptied while vde_addstack() runs */
+		return -1;
 	pthread_mutex_lock(&s->pool_lock);
 	for (i = 0; i < s->pf_n; i++) {
 		const struct vdestack_fd_request *q = &s->pf[i].req;
 
 		if (s->pf[i].fd >= 0 && q->domain == domain &&
-		    (domain == VDESTACK_FD_TUN ||
-		     ((q->type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) == base &&
-		      q->protocol == protocol))) {
+		    q->type == base && q->protocol == protocol) {
 			fd = s->pf[i].fd;
 			s->pf[i].fd = -1;
 			break;
 		}
 	}
 	pthread_mutex_unlock(&s->pool_lock);
-	if (fd >= 0 && (type & SOCK_NONBLOCK) &&
-	    fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
-		close(fd);
-		return -1;
-	}
-	if (fd >= 0 && !(type & SOCK_CLOEXEC) && domain != VDESTACK_FD_TUN)
-		fcntl(fd, F_SETFD, 0);
 	return fd;
 }
 
@@ -156,9 +149,7 @@ static int svc_open_tun(void *stack)
 
 static int svc_msocket(void *stack, int domain, int type, int protocol)
 {
-	int fd = prefetched(stack, domain, type, protocol);
-
-	return fd >= 0 ? fd : vs_msocket(stack, domain, type, protocol);
+	return vs_msocket(stack, domain, type, protocol);
 }
 
 static void svc_log(const char *fmt, ...)
@@ -578,21 +569,22 @@ int vs_msocket(struct vdestack *s, int domain, int type, int protocol)
 {
 	int args[3] = { domain, type | SOCK_CLOEXEC, protocol };
 	char msg[160] = "";
-	int fd = -1, r, key = pool_key(domain, type, protocol);
+	int key = pool_key(domain, type, protocol), r = 0;
+	bool pooled = key >= 0 && getpid() == s->owner;
+	int fd = prefetched(s, domain, type, protocol);
 
-	if (key >= 0 && getpid() == s->owner) {
-		r = pool_get(s, key, domain,
-			     type & ~(SOCK_CLOEXEC | SOCK_NONBLOCK), msg,
-			     sizeof(msg));
-		if (r >= 0) {
-			fd = r;
-			if ((type & SOCK_NONBLOCK) &&
-			    fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
-				r = -errno;
-				close(fd);
-			}
+	if (fd < 0 && pooled)
+		fd = r = pool_get(s, key, domain,
+				  type & ~(SOCK_CLOEXEC | SOCK_NONBLOCK), msg,
+				  sizeof(msg));
+	if (fd >= 0) {
+		/* made ahead (prefetched or pooled): blocking */
+		if ((type & SOCK_NONBLOCK) &&
+		    fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+			r = -errno;
+			close(fd);
 		}
-	} else {
+	} else if (!pooled) {
 		r = vs_agent_call(s, VS_OP_SOCKET, args, NULL, 0, NULL, 0, &fd,
 				  msg, sizeof(msg));
 	}
