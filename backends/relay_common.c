@@ -266,6 +266,14 @@ int relay_thread_stop(int stopfd, pthread_t thread)
 	return 0;
 }
 
+/* whether @a, of @len bytes from getsockname()/getpeername(), is a name
+ * in the filesystem (not unnamed, not abstract) */
+static int unix_named(const struct sockaddr_un *a, socklen_t len)
+{
+	return len > offsetof(struct sockaddr_un, sun_path) + 1 &&
+	       len <= sizeof(*a) && a->sun_path[0] != '\0';
+}
+
 /* whether AF_UNIX socket @fd is connected to a named socket */
 static int connected_unix(int fd)
 {
@@ -274,8 +282,7 @@ static int connected_unix(int fd)
 
 	memset(&peer, 0, sizeof(peer));
 	return getpeername(fd, (struct sockaddr *)&peer, &len) == 0 &&
-	       len > offsetof(struct sockaddr_un, sun_path) + 1 &&
-	       len <= sizeof(peer) && peer.sun_path[0] != '\0';
+	       unix_named(&peer, len);
 }
 
 /**
@@ -289,12 +296,13 @@ static int connected_unix(int fd)
  * nothing else: recvmmsg()/sendmmsg() on that fd are the same calls,
  * batched.  Its vde plugin (a vde_switch's port) is the same calls on its
  * data socket, an AF_UNIX datagram socket connected to the switch's end
- * of the port when vde_open() returns.  Its udp plugin sends with send() on a socket it connects on
- * the first ENOTCONN/EDESTADDRREQ (send_many() hands exactly those to
- * vde_send()), but disconnects it on a 0-byte receive: receiving stays
- * with the plugin.  Its ptp plugin is one AF_UNIX datagram socket bound
- * to PATH (the first end) or PATH+ (the second), recv() on it, and sends
- * to the other name: the peer follows from getsockname().  (The plugin
+ * of the port when vde_open() returns.  Its udp plugin sends with send()
+ * on a socket it connects on the first ENOTCONN/EDESTADDRREQ (send_many()
+ * hands exactly those to vde_send()), but disconnects it on a 0-byte
+ * receive: receiving stays with the plugin.  Its ptp plugin is one
+ * AF_UNIX datagram socket bound to PATH (the first end) or PATH+ (the
+ * second), recv() on it, and sends to the other name: the peer follows
+ * from getsockname().  (The plugin
  * connects the socket to the peer on its first send and stays connected;
  * the relay sends to the name every time instead, although each send
  * then looks the name up, a seventh of the relay's time in a TCP flow: a
@@ -336,8 +344,7 @@ static enum relay_direct relay_direct_mode(struct relay_vde *v,
 
 		memset(p, 0, sizeof(*p));
 		if (getsockname(datafd, (struct sockaddr *)p, &len) < 0 ||
-		    len <= offsetof(struct sockaddr_un, sun_path) + 1 ||
-		    len > sizeof(*p) || p->sun_path[0] == '\0')
+		    !unix_named(p, len))
 			return RELAY_DIRECT_NONE;
 		n = strnlen(p->sun_path, sizeof(p->sun_path));
 		if (n && p->sun_path[n - 1] == '+')

@@ -79,6 +79,7 @@ static int pf_create(const struct vdestack_backend_args *a, void **priv)
 {
 	const struct vdestack_services *svc = a->svc;
 	int up, tun, dg, nl, again, tun2, fl;
+	int *const mine[] = {&up, &tun, &dg, &nl, &again, &tun2};
 	struct ifreq ifr;
 	siginfo_t si;
 	pid_t agent;
@@ -128,18 +129,9 @@ static int pf_create(const struct vdestack_backend_args *a, void **priv)
 	    netns_of(up) == netns_of(dg) && netns_of(up) == netns_of(nl))
 		SAY(" same-netns");
 	SAY(".");
-	if (up >= 0)
-		close(up);
-	if (tun >= 0)
-		close(tun);
-	if (dg >= 0)
-		close(dg);
-	if (nl >= 0)
-		close(nl);
-	if (again >= 0)
-		close(again);
-	if (tun2 >= 0)
-		close(tun2);
+	for (size_t i = 0; i < sizeof(mine) / sizeof(mine[0]); i++)
+		if (*mine[i] >= 0)
+			close(*mine[i]);
 	return -ENOTSUP;
 }
 
