@@ -309,7 +309,9 @@ static int connected_unix(int fd)
  * socket connected to a peer that has gone away refuses every other
  * sender, and the peer's successor under the same name could not open
  * its end until this one had sent again.
- * test_ptp_peer_that_comes_back_is_reached_again.)
+ * test_ptp_peer_that_comes_back_is_reached_again.  Nor can it connect
+ * for a burst only: undoing a datagram connection purges the socket's
+ * receive queue and resets a peer connected to it.)
  * Anything else, or a fd that is not what the plugin would have made,
  * goes through vde_send()/vde_recv().
  *

@@ -12,9 +12,8 @@
  * The backend counters of both stacks are printed afterwards, so a run
  * that drops frames shows it.
  *
- * Build: gcc -O2 -D_GNU_SOURCE -Iinclude bench/tapbench.c
- *        -o build/tapbench -Lbuild/release/lib -lvdestack -lpthread
- * Run:   LD_LIBRARY_PATH=build/release/lib build/tapbench tcp --mtu 1500
+ * Built by scons (bench/SConscript) as build/release/bench/tapbench.
+ * Run:   build/release/bench/tapbench tcp --mtu 1500
  */
 #include <arpa/inet.h>
 #include <errno.h>
