@@ -187,7 +187,7 @@ static int check_descriptor(const struct vdestack_backend *be, const char *name,
 			 "libvdestack (%s) needs ABI %u (rebuild it against "
 			 "this vdestack_backend.h)",
 			 name, path, be->abi, VDESTACK_VERSION,
-			 VDESTACK_BACKEND_ABI);
+			 (unsigned int)VDESTACK_BACKEND_ABI);
 		return -ELIBBAD;
 	}
 	if (symsize && symsize < BE_MIN_SIZE) {
@@ -195,7 +195,7 @@ static int check_descriptor(const struct vdestack_backend *be, const char *name,
 			 "backend %s: %s: %s is %zu bytes, a descriptor of ABI "
 			 "%u has at least %zu (not a struct vdestack_backend?)",
 			 name, path, VDESTACK_BACKEND_SYMBOL, symsize,
-			 VDESTACK_BACKEND_ABI, (size_t)BE_MIN_SIZE);
+			 (unsigned int)VDESTACK_BACKEND_ABI, (size_t)BE_MIN_SIZE);
 		return -ELIBBAD;
 	}
 	if (be->size < BE_MIN_SIZE) {
@@ -203,7 +203,7 @@ static int check_descriptor(const struct vdestack_backend *be, const char *name,
 			 "backend %s: %s: descriptor size field is %u, ABI %u "
 			 "needs at least %zu (set .size = sizeof(struct "
 			 "vdestack_backend))",
-			 name, path, be->size, VDESTACK_BACKEND_ABI,
+			 name, path, be->size, (unsigned int)VDESTACK_BACKEND_ABI,
 			 (size_t)BE_MIN_SIZE);
 		return -ELIBBAD;
 	}
@@ -492,13 +492,16 @@ unsigned int vs_backend_prefetch(const struct vdestack_backend *be,
 				 struct vdestack_fd_request *req)
 {
 	const struct vdestack_fd_request *l;
-	unsigned int n = 0;
+	unsigned int n;
 
 	if (be->size <
 	    offsetof(struct vdestack_backend, prefetch) + sizeof(be->prefetch))
 		return 0;
-	for (l = be->prefetch; l && l[n].domain && n < VDESTACK_PREFETCH_MAX;
-	     n++) {
+	l = be->prefetch;
+	if (!l)
+		return 0;
+	/* never an entry past the last that counts */
+	for (n = 0; n < VDESTACK_PREFETCH_MAX && l[n].domain; n++) {
 		req[n] = l[n];
 		req[n].type &= ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 	}

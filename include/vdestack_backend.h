@@ -122,7 +122,8 @@ struct vdestack_fd_request {
  *		closes it after destroy)
  * @stats:	fill counters; may be called concurrently with forwarding
  * @prefetch:	the descriptors create() will ask for, as a list ending with
- *		domain 0 (the first VDESTACK_PREFETCH_MAX count), or NULL.
+ *		domain 0, or NULL.  Only the first VDESTACK_PREFETCH_MAX
+ *		entries are read (a list that long needs no end).
  *		The core makes them together with the stack's namespace,
  *		before create() runs, so those @open_tun and @msocket calls
  *		need no round trip to the agent; what create() does not take

@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -250,6 +252,52 @@ static void test_load_size_field_beyond_symbol_is_elibbad(void **state)
 	/* fields past the symbol (prefetch) would be read from elsewhere */
 	load_err("oversize", -ELIBBAD, msg);
 	assert_contains(msg, "but the vdestack_backend symbol is");
+}
+
+/*
+ * A prefetch list is read up to its first VDESTACK_PREFETCH_MAX entries
+ * and no further: here those entries end right where an inaccessible page
+ * begins, with no end marker, so one read too many faults.  Types come
+ * back without SOCK_NONBLOCK/SOCK_CLOEXEC; a NULL list and a descriptor
+ * whose size ends before the field give none.
+ */
+static void test_prefetch_reads_no_entry_past_the_last_that_counts(void **s)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct vdestack_fd_request req[VDESTACK_PREFETCH_MAX], *l;
+	struct vdestack_backend be;
+	unsigned int i;
+	char *m;
+
+	(void)s;
+	m = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(m != MAP_FAILED);
+	assert_int_equal(mprotect(m + pg, (size_t)pg, PROT_NONE), 0);
+	l = (struct vdestack_fd_request *)(m + pg) - VDESTACK_PREFETCH_MAX;
+	for (i = 0; i < VDESTACK_PREFETCH_MAX; i++) {
+		l[i].domain = AF_INET;
+		l[i].type = SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC;
+		l[i].protocol = (int)i;
+	}
+	memset(&be, 0, sizeof(be));
+	be.size = sizeof(be);
+	be.prefetch = l;
+	assert_int_equal(vs_backend_prefetch(&be, req), VDESTACK_PREFETCH_MAX);
+	for (i = 0; i < VDESTACK_PREFETCH_MAX; i++) {
+		assert_int_equal(req[i].domain, AF_INET);
+		assert_int_equal(req[i].type, SOCK_DGRAM);
+		assert_int_equal(req[i].protocol, (int)i);
+	}
+	/* an end marker before the last entry ends the list there */
+	l[2].domain = 0;
+	assert_int_equal(vs_backend_prefetch(&be, req), 2);
+	be.prefetch = NULL;
+	assert_int_equal(vs_backend_prefetch(&be, req), 0);
+	be.prefetch = l;
+	be.size = offsetof(struct vdestack_backend, prefetch);
+	assert_int_equal(vs_backend_prefetch(&be, req), 0);
+	munmap(m, (size_t)pg * 2);
 }
 
 static void test_load_null_name_is_elibbad(void **state)
@@ -605,6 +653,8 @@ int main(int argc, char **argv)
 			test_load_symbol_smaller_than_descriptor_is_elibbad),
 		cmocka_unit_test(test_load_small_size_field_is_elibbad),
 		cmocka_unit_test(test_load_size_field_beyond_symbol_is_elibbad),
+		cmocka_unit_test(
+			test_prefetch_reads_no_entry_past_the_last_that_counts),
 		cmocka_unit_test(test_load_null_name_is_elibbad),
 		cmocka_unit_test(
 			test_load_name_mismatch_is_elibbad_naming_both),
